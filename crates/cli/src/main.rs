@@ -1,0 +1,105 @@
+//! `package-registry`: serves the Elastic Package Registry API (no subcommand, or
+//! `serve`), configured like the upstream server.
+
+mod config;
+mod serve;
+mod watch;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use config::ServeArgs;
+
+/// Elastic Package Registry: serves Elastic integration packages to Kibana Fleet.
+#[derive(Debug, Parser)]
+#[command(name = "package-registry", version, about, long_about = None)]
+#[command(disable_version_flag = true)]
+struct Cli {
+    #[command(flatten)]
+    serve: ServeArgs,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the same as no subcommand).
+    Serve,
+}
+
+/// The upstream takes Go-style flags (`-address x`); accept them by turning a
+/// single-dash long flag into its `--` form, so existing command lines work.
+fn go_style_args() -> Vec<String> {
+    std::env::args()
+        .enumerate()
+        .map(|(i, a)| {
+            if i > 0
+                && a.len() > 2
+                && a.starts_with('-')
+                && !a.starts_with("--")
+                && a.as_bytes()[1].is_ascii_alphabetic()
+            {
+                format!("-{a}")
+            } else {
+                a
+            }
+        })
+        .collect()
+}
+
+fn init_logging(level: &str, kind: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if kind == "dev" {
+        builder.init();
+    } else {
+        builder.json().flatten_event(true).init();
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse_from(go_style_args());
+    if cli.serve.version {
+        println!(
+            "Elastic Package Registry version {} (package-registry in Rust)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return std::process::ExitCode::SUCCESS;
+    }
+    init_logging(&cli.serve.log_level, &cli.serve.log_type);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        None | Some(Command::Serve) => runtime.block_on(serve::run(cli.serve)),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

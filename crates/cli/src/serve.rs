@@ -1,0 +1,131 @@
+//! `package-registry` with no subcommand: load the packages, then serve the API.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use epr_index::Catalog;
+use epr_index::sources::load_package_paths;
+use epr_package::LoadOptions;
+use epr_server::{AppState, ServerConfig};
+
+use crate::config::{FileConfig, ServeArgs};
+
+/// Everything the load needs, settled from flags and the config file.
+#[derive(Debug, Clone)]
+struct LoadSettings {
+    paths: Vec<PathBuf>,
+    options: LoadOptions,
+    workers: usize,
+}
+
+fn load_catalog(s: &LoadSettings) -> anyhow::Result<Catalog> {
+    match load_package_paths(&s.paths, &s.options, s.workers) {
+        Ok(indexers) => Ok(Catalog::new(indexers)),
+        Err(errors) => {
+            let details: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            bail!(
+                "{} package(s) failed to load:\n{}",
+                errors.len(),
+                details.join("\n")
+            )
+        }
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let workers = match args.package_paths_workers {
+        Some(n) if n <= 0 => bail!("package-paths-workers must be greater than 0"),
+        Some(n) => n as usize,
+        None => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+    };
+    let file = FileConfig::load(&args.config)?;
+    let settings = LoadSettings {
+        paths: file.package_paths.clone(),
+        options: LoadOptions {
+            validate: !args.disable_package_validation,
+            require_signature: args.require_package_signatures,
+        },
+        workers,
+    };
+    if args.package_paths_enable_watcher && settings.paths.is_empty() {
+        bail!("the package path watcher needs at least one package path in the configuration");
+    }
+
+    let started = std::time::Instant::now();
+    let catalog = {
+        let s = settings.clone();
+        tokio::task::spawn_blocking(move || load_catalog(&s)).await??
+    };
+    tracing::info!(
+        packages = catalog.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "packages loaded"
+    );
+    if args.dry_run {
+        return Ok(());
+    }
+    if catalog.is_empty() {
+        if args.package_paths_enable_watcher {
+            tracing::warn!("no local packages found; waiting for the watcher to find some");
+        } else {
+            bail!("No local packages found.");
+        }
+    }
+
+    let config = ServerConfig {
+        cache_index: file.cache_index,
+        cache_search: file.cache_search,
+        cache_categories: file.cache_categories,
+        cache_catch_all: file.cache_catch_all,
+        allow_unknown_query_parameters: args.allow_unknown_query_parameters,
+        service_name: std::env::var("ELASTIC_APM_SERVICE_NAME")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "package-registry".into()),
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(config, catalog);
+    let _watcher = if args.package_paths_enable_watcher {
+        let paths = settings.paths.clone();
+        let reload: crate::watch::Reloader = Arc::new(move || load_catalog(&settings));
+        Some(crate::watch::start(state.clone(), &paths, reload)?)
+    } else {
+        None
+    };
+
+    let listener = tokio::net::TcpListener::bind(&args.address)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.address))?;
+    tracing::info!(address = %args.address, "listening");
+    axum::serve(listener, epr_server::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// How long the watcher waits for a burst of changes to settle.
+pub const WATCH_DEBOUNCE: Duration = Duration::from_secs(1);

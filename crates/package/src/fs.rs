@@ -1,0 +1,351 @@
+//! One view of a package's files, whether it is an unpacked folder or a zip.
+//!
+//! Both list their entries once, when the package is opened; reads go to the
+//! folder or the archive on demand, so a loaded package costs its file list, not its
+//! contents. Zips are attacker input: entry names with `..` or absolute paths, too
+//! many entries and oversized reads are refused.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The most entries a package zip may have.
+pub const MAX_ZIP_ENTRIES: usize = 100_000;
+/// The largest file we read into memory from a package (manifests, fields, docs, images).
+pub const MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+
+/// A file or folder of a package, relative to the package root, `/`-separated.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub path: String,
+    pub is_dir: bool,
+    pub size: u64,
+    pub modified: Option<SystemTime>,
+}
+
+impl Entry {
+    /// How many path components deep the entry is (`manifest.yml` is 1).
+    pub fn depth(&self) -> usize {
+        self.path.split('/').count()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FsError {
+    #[error("{path}: file not found")]
+    NotFound { path: String },
+    #[error("{path}: is a directory")]
+    IsDir { path: String },
+    #[error("{path}: {size} bytes is larger than the {MAX_FILE_SIZE} bytes allowed")]
+    TooLarge { path: String, size: u64 },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: invalid zip: {message}")]
+    Zip { path: String, message: String },
+}
+
+/// Read access to the files of one package.
+pub trait PackageFs: Send + Sync + std::fmt::Debug {
+    /// Every entry, in the order the upstream walks them: sorted depth-first for
+    /// folders, archive order for zips.
+    fn entries(&self) -> &[Entry];
+    /// The bytes of the file at `path`.
+    fn read(&self, path: &str) -> Result<Vec<u8>, FsError>;
+
+    /// The entry at `path`, file or folder (folders implied by zip file names count).
+    fn stat(&self, path: &str) -> Option<Entry> {
+        let path = path.trim_start_matches('/').trim_end_matches('/');
+        if let Some(e) = self.entries().iter().find(|e| e.path == path) {
+            return Some(e.clone());
+        }
+        let prefix = format!("{path}/");
+        self.entries()
+            .iter()
+            .any(|e| e.path.starts_with(&prefix))
+            .then(|| Entry {
+                path: path.to_string(),
+                is_dir: true,
+                size: 0,
+                modified: None,
+            })
+    }
+
+    /// Names of the direct children of folder `dir` (files and folders), sorted.
+    fn list_dir(&self, dir: &str) -> Vec<String> {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let mut names: Vec<String> = self
+            .entries()
+            .iter()
+            .filter_map(|e| e.path.strip_prefix(&prefix))
+            .map(|rest| rest.split('/').next().unwrap_or(rest).to_string())
+            .filter(|n| !n.is_empty())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+/// A package unpacked in a folder.
+#[derive(Debug)]
+pub struct DirFs {
+    root: PathBuf,
+    entries: Vec<Entry>,
+}
+
+impl DirFs {
+    pub fn open(root: &Path) -> Result<DirFs, FsError> {
+        let mut entries = Vec::new();
+        walk(root, "", &mut entries)?;
+        Ok(DirFs {
+            root: root.to_path_buf(),
+            entries,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+/// Depth-first, byte-wise sorted, symlinks not followed (as Go's filepath.Walk).
+fn walk(dir: &Path, rel: &str, out: &mut Vec<Entry>) -> Result<(), FsError> {
+    let io = |source| FsError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut children: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    children.sort_by_key(|c| c.file_name());
+    for child in children {
+        let name = child.file_name().to_string_lossy().into_owned();
+        let path = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let meta = child.metadata().map_err(io)?;
+        if meta.file_type().is_symlink() {
+            continue;
+        }
+        out.push(Entry {
+            path: path.clone(),
+            is_dir: meta.is_dir(),
+            size: meta.len(),
+            modified: meta.modified().ok(),
+        });
+        if meta.is_dir() {
+            walk(&child.path(), &path, out)?;
+        }
+    }
+    Ok(())
+}
+
+impl PackageFs for DirFs {
+    fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        let entry = self.stat(path).ok_or_else(|| FsError::NotFound {
+            path: path.to_string(),
+        })?;
+        if entry.is_dir {
+            return Err(FsError::IsDir {
+                path: path.to_string(),
+            });
+        }
+        if entry.size > MAX_FILE_SIZE {
+            return Err(FsError::TooLarge {
+                path: path.to_string(),
+                size: entry.size,
+            });
+        }
+        std::fs::read(self.root.join(&entry.path)).map_err(|source| FsError::Io {
+            path: path.to_string(),
+            source,
+        })
+    }
+}
+
+/// A package inside a zip: the root is the folder of the first `<dir>/manifest.yml`.
+#[derive(Debug)]
+pub struct ZipFs {
+    zip_path: PathBuf,
+    /// The root folder inside the archive, with its trailing `/`.
+    root: String,
+    entries: Vec<Entry>,
+    /// For each entry, its index in the archive (`None` for folders).
+    indexes: Vec<Option<usize>>,
+    archive: Mutex<zip::ZipArchive<File>>,
+}
+
+impl ZipFs {
+    /// Opens `zip_path`. `Ok(None)` when the archive has no `<dir>/manifest.yml`.
+    pub fn open(zip_path: &Path) -> Result<Option<ZipFs>, FsError> {
+        let display = zip_path.display().to_string();
+        let zip_err = |e: zip::result::ZipError| FsError::Zip {
+            path: display.clone(),
+            message: e.to_string(),
+        };
+        let file = File::open(zip_path).map_err(|source| FsError::Io {
+            path: display.clone(),
+            source,
+        })?;
+        let mut archive = zip::ZipArchive::new(file).map_err(zip_err)?;
+        if archive.len() > MAX_ZIP_ENTRIES {
+            return Err(FsError::Zip {
+                path: display,
+                message: format!(
+                    "{} entries, more than the {MAX_ZIP_ENTRIES} allowed",
+                    archive.len()
+                ),
+            });
+        }
+        let mut names = Vec::with_capacity(archive.len());
+        for i in 0..archive.len() {
+            names.push(archive.by_index_raw(i).map_err(zip_err)?.name().to_string());
+        }
+        for name in &names {
+            if name.starts_with('/') || name.contains('\\') || name.split('/').any(|c| c == "..") {
+                return Err(FsError::Zip {
+                    path: display,
+                    message: format!("entry `{name}` escapes the package root"),
+                });
+            }
+        }
+        let Some(root) = names.iter().find_map(|n| {
+            let (dir, file) = n.split_once('/')?;
+            (file == "manifest.yml" && !dir.is_empty()).then(|| format!("{dir}/"))
+        }) else {
+            return Ok(None);
+        };
+        let mut entries = Vec::new();
+        let mut indexes = Vec::new();
+        for i in 0..archive.len() {
+            let file = archive.by_index_raw(i).map_err(zip_err)?;
+            let Some(rel) = file.name().strip_prefix(root.as_str()) else {
+                continue;
+            };
+            let is_dir = file.is_dir();
+            let rel = rel.trim_end_matches('/').to_string();
+            if rel.is_empty() {
+                continue;
+            }
+            entries.push(Entry {
+                path: rel,
+                is_dir,
+                size: file.size(),
+                modified: file.last_modified().and_then(dos_time),
+            });
+            indexes.push((!is_dir).then_some(i));
+        }
+        Ok(Some(ZipFs {
+            zip_path: zip_path.to_path_buf(),
+            root,
+            entries,
+            indexes,
+            archive: Mutex::new(archive),
+        }))
+    }
+
+    pub fn zip_path(&self) -> &Path {
+        &self.zip_path
+    }
+
+    /// The root folder name inside the archive, without the trailing `/`.
+    pub fn root_dir(&self) -> &str {
+        self.root.trim_end_matches('/')
+    }
+}
+
+/// MS-DOS time fields as UTC, as Go's archive/zip reads them without an extended timestamp.
+fn dos_time(dt: zip::DateTime) -> Option<SystemTime> {
+    let (y, m, d) = (
+        i64::from(dt.year()),
+        i64::from(dt.month()),
+        i64::from(dt.day()),
+    );
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400
+        + i64::from(dt.hour()) * 3600
+        + i64::from(dt.minute()) * 60
+        + i64::from(dt.second());
+    u64::try_from(secs)
+        .ok()
+        .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+}
+
+impl PackageFs for ZipFs {
+    fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        let path = path.trim_start_matches('/');
+        let pos = self.entries.iter().position(|e| e.path == path);
+        let Some(pos) = pos else {
+            return Err(match self.stat(path) {
+                Some(_) => FsError::IsDir {
+                    path: path.to_string(),
+                },
+                None => FsError::NotFound {
+                    path: path.to_string(),
+                },
+            });
+        };
+        let Some(index) = self.indexes[pos] else {
+            return Err(FsError::IsDir {
+                path: path.to_string(),
+            });
+        };
+        let size = self.entries[pos].size;
+        if size > MAX_FILE_SIZE {
+            return Err(FsError::TooLarge {
+                path: path.to_string(),
+                size,
+            });
+        }
+        let zip_err = |e: zip::result::ZipError| FsError::Zip {
+            path: format!("{}: {path}", self.zip_path.display()),
+            message: e.to_string(),
+        };
+        let mut archive = self
+            .archive
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let file = archive.by_index(index).map_err(zip_err)?;
+        // The declared size bounds what we accept: a lying header cannot inflate past it.
+        let mut data = Vec::with_capacity(size as usize);
+        file.take(size + 1)
+            .read_to_end(&mut data)
+            .map_err(|source| FsError::Io {
+                path: path.to_string(),
+                source,
+            })?;
+        if data.len() as u64 != size {
+            return Err(FsError::Zip {
+                path: self.zip_path.display().to_string(),
+                message: format!("entry `{path}` does not match its declared size"),
+            });
+        }
+        Ok(data)
+    }
+}

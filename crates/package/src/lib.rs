@@ -1,0 +1,25 @@
+//! Reading Elastic integration packages from folders and zips.
+//!
+//! # Layout
+//!
+//! - [`fs`]: one view of a package's files, folder or zip.
+//! - [`yaml`]: YAML 1.1 documents with dotted keys expanded, as the upstream reads them.
+//! - [`decode`]: typed reads from YAML that collect every problem.
+//! - [`package`]: a loaded package, its derived fields and its JSON documents.
+//! - [`manifest_parts`], [`data_stream`]: the pieces of manifests.
+//! - [`json`]: JSON printed byte for byte as the upstream prints it.
+//! - [`version`], [`constraint`]: Masterminds-compatible versions and constraints.
+//! - [`categories`]: the embedded category list and ingestion methods.
+
+pub mod categories;
+pub mod constraint;
+pub mod data_stream;
+pub mod decode;
+pub mod fs;
+pub mod json;
+pub mod manifest_parts;
+pub mod package;
+pub mod version;
+pub mod yaml;
+
+pub use package::{LoadError, LoadOptions, Location, Package};

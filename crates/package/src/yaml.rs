@@ -1,0 +1,498 @@
+//! A YAML document tree as the upstream registry sees it.
+//!
+//! The upstream reads manifests with go-ucfg on top of gopkg.in/yaml.v2, which means
+//! YAML 1.1 scalars (`yes`, `on`, `0777` …) and keys containing dots expanded into
+//! nested maps everywhere (`owner.github: x` is `owner: {github: x}`). yaml-rust2 gives
+//! us the event stream; this module builds our own tree from it so that scalar
+//! resolution, dot expansion and line numbers are ours to decide.
+//!
+//! Aliases are resolved by copying, with a budget on the total number of nodes so that
+//! an "alias bomb" is refused instead of exhausting memory.
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// How many nodes one document may expand to, aliases included.
+const MAX_NODES: usize = 1_000_000;
+
+/// A YAML value with the line (1-based) where it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// Integers above `i64::MAX`, as yaml.v2 yields them.
+    UInt(u64),
+    Float(f64),
+    /// A string; `plain` is true when it was an unquoted scalar.
+    String(String),
+    Seq(Vec<Node>),
+    /// Keys in document order; duplicate keys keep the last value, as yaml.v2 does.
+    Map(Vec<(String, Node)>),
+}
+
+/// Why a document could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum YamlError {
+    #[error("yaml: line {line}: {message}")]
+    Syntax { line: usize, message: String },
+    #[error("yaml: document expands to more than {MAX_NODES} nodes (alias bomb?)")]
+    TooLarge,
+    #[error("yaml: line {line}: unknown anchor")]
+    UnknownAnchor { line: usize },
+}
+
+/// Parses the first document of `text`. An empty document is `Null`.
+pub fn parse(text: &str) -> Result<Node, YamlError> {
+    let mut builder = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    parser
+        .load(&mut builder, false)
+        .map_err(|e| YamlError::Syntax {
+            line: e.marker().line(),
+            message: e.info().to_string(),
+        })?;
+    if let Some(err) = builder.error {
+        return Err(err);
+    }
+    Ok(builder.root.unwrap_or(Node {
+        value: Value::Null,
+        line: 1,
+    }))
+}
+
+/// Parses `text` and expands dotted keys everywhere, as go-ucfg with `PathSep(".")` does.
+pub fn parse_config(text: &str) -> Result<Node, YamlError> {
+    parse(text).map(expand_dotted_keys)
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        line: usize,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(String, Node)>,
+        pending_key: Option<String>,
+        line: usize,
+        anchor: usize,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    /// Anchored nodes with their node counts, so that an alias is priced before it is copied.
+    anchors: HashMap<usize, (Node, usize)>,
+    root: Option<Node>,
+    nodes: usize,
+    error: Option<YamlError>,
+}
+
+impl Builder {
+    fn push_value(&mut self, node: Node, anchor: usize) {
+        if self.error.is_some() {
+            return;
+        }
+        let size = count_nodes(&node);
+        self.nodes += size;
+        if self.nodes > MAX_NODES {
+            self.error = Some(YamlError::TooLarge);
+            return;
+        }
+        if anchor > 0 {
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        match self.stack.last_mut() {
+            None => {
+                if self.root.is_none() {
+                    self.root = Some(node);
+                }
+            }
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries,
+                pending_key,
+                ..
+            }) => match pending_key.take() {
+                None => *pending_key = Some(key_string(&node)),
+                Some(key) => {
+                    // yaml.v2 keeps the last of duplicate keys.
+                    if let Some(slot) = entries.iter_mut().find(|(k, _)| *k == key) {
+                        slot.1 = node;
+                    } else {
+                        entries.push((key, node));
+                    }
+                }
+            },
+        }
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
+        Value::Map(entries) => 1 + entries.iter().map(|(_, v)| count_nodes(v)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+/// Map keys are strings for us, whatever their YAML type (`1: x`, `true: y`).
+fn key_string(node: &Node) -> String {
+    match &node.value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => scalar_to_string(other).unwrap_or_default(),
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        let line = mark.line();
+        match ev {
+            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq {
+                items: Vec::new(),
+                line,
+                anchor,
+            }),
+            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
+                entries: Vec::new(),
+                pending_key: None,
+                line,
+                anchor,
+            }),
+            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                Some(Frame::Seq {
+                    items,
+                    line,
+                    anchor,
+                }) => {
+                    self.nodes = self
+                        .nodes
+                        .saturating_sub(items.iter().map(count_nodes).sum());
+                    self.push_value(
+                        Node {
+                            value: Value::Seq(items),
+                            line,
+                        },
+                        anchor,
+                    )
+                }
+                Some(Frame::Map {
+                    entries,
+                    line,
+                    anchor,
+                    ..
+                }) => {
+                    self.nodes = self
+                        .nodes
+                        .saturating_sub(entries.iter().map(|(_, v)| count_nodes(v)).sum());
+                    self.push_value(
+                        Node {
+                            value: Value::Map(entries),
+                            line,
+                        },
+                        anchor,
+                    )
+                }
+                None => {}
+            },
+            Event::Scalar(text, style, anchor, tag) => {
+                let value = if style == TScalarStyle::Plain && tag.is_none() {
+                    resolve_plain(&text)
+                } else {
+                    Value::String(text)
+                };
+                self.push_value(Node { value, line }, anchor)
+            }
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some((_, size)) if self.nodes + size > MAX_NODES => {
+                    self.error = Some(YamlError::TooLarge)
+                }
+                Some((node, _)) => {
+                    let node = node.clone();
+                    self.push_value(node, 0)
+                }
+                None => self.error = Some(YamlError::UnknownAnchor { line }),
+            },
+            _ => {}
+        }
+    }
+}
+
+/// Resolves an unquoted scalar the way yaml.v2 (YAML 1.1) does.
+fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Value::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false);
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let first = text.as_bytes()[0];
+    if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
+        return Value::String(text.to_string());
+    }
+    if let Some(v) = parse_int(text) {
+        return v;
+    }
+    if is_yaml11_float(text) {
+        if let Ok(f) = text.replace('_', "").parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::String(text.to_string())
+}
+
+fn parse_int(text: &str) -> Option<Value> {
+    let plain = text.replace('_', "");
+    let (neg, digits) = match plain.as_bytes().first()? {
+        b'-' => (true, &plain[1..]),
+        b'+' => (false, &plain[1..]),
+        _ => (false, &plain[..]),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let (radix, body) = if let Some(b) = digits.strip_prefix("0b") {
+        (2, b)
+    } else if let Some(h) = digits.strip_prefix("0x") {
+        (16, h)
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, &digits[1..])
+    } else {
+        (10, digits)
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = u64::from_str_radix(body, radix).ok()?;
+    if neg {
+        if magnitude <= i64::MAX as u64 + 1 {
+            return Some(Value::Int((magnitude as i128).wrapping_neg() as i64));
+        }
+        return None;
+    }
+    if magnitude <= i64::MAX as u64 {
+        Some(Value::Int(magnitude as i64))
+    } else {
+        Some(Value::UInt(magnitude))
+    }
+}
+
+/// YAML 1.1 float syntax: `[-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?`; yaml.v2 also
+/// accepts plain exponents such as `1e3` through strconv.
+fn is_yaml11_float(text: &str) -> bool {
+    let t = text.trim_start_matches(['-', '+']);
+    let mut seen_digit = false;
+    let mut seen_dot_or_exp = false;
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '0'..='9' | '_' => seen_digit |= c != '_',
+            '.' => seen_dot_or_exp = true,
+            'e' | 'E' => {
+                seen_dot_or_exp = true;
+                if matches!(chars.peek(), Some('-') | Some('+')) {
+                    chars.next();
+                }
+            }
+            _ => return false,
+        }
+    }
+    seen_digit && seen_dot_or_exp
+}
+
+/// The string go-ucfg gives a scalar unpacked into a string field; `None` for
+/// collections.
+pub fn scalar_to_string(value: &Value) -> Option<String> {
+    Some(match value {
+        Value::Null => String::new(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Float(f) => crate::json::format_float(*f),
+        Value::String(s) => s.clone(),
+        Value::Seq(_) | Value::Map(_) => return None,
+    })
+}
+
+/// Expands `a.b.c: v` into `a: {b: {c: v}}`, merging with siblings, in every map of
+/// the tree.
+pub fn expand_dotted_keys(node: Node) -> Node {
+    let line = node.line;
+    let value = match node.value {
+        Value::Seq(items) => Value::Seq(items.into_iter().map(expand_dotted_keys).collect()),
+        Value::Map(entries) => {
+            let mut out: Vec<(String, Node)> = Vec::new();
+            for (key, child) in entries {
+                let child = expand_dotted_keys(child);
+                let parts: Vec<&str> = key.split('.').collect();
+                insert_path(&mut out, &parts, child);
+            }
+            Value::Map(out)
+        }
+        other => other,
+    };
+    Node { value, line }
+}
+
+fn insert_path(map: &mut Vec<(String, Node)>, path: &[&str], value: Node) {
+    let (head, rest) = (path[0], &path[1..]);
+    let existing = map.iter().position(|(k, _)| k == head);
+    if rest.is_empty() {
+        match existing {
+            Some(i) => merge_into(&mut map[i].1, value),
+            None => map.push((head.to_string(), value)),
+        }
+        return;
+    }
+    let line = value.line;
+    let idx = match existing {
+        Some(i) if matches!(map[i].1.value, Value::Map(_)) => i,
+        Some(i) => {
+            map[i].1 = Node {
+                value: Value::Map(Vec::new()),
+                line,
+            };
+            i
+        }
+        None => {
+            map.push((
+                head.to_string(),
+                Node {
+                    value: Value::Map(Vec::new()),
+                    line,
+                },
+            ));
+            map.len() - 1
+        }
+    };
+    if let Value::Map(inner) = &mut map[idx].1.value {
+        insert_path(inner, rest, value);
+    }
+}
+
+/// Two definitions of the same key: maps merge, anything else is replaced.
+fn merge_into(target: &mut Node, value: Node) {
+    match (&mut target.value, value.value) {
+        (Value::Map(existing), Value::Map(new)) => {
+            for (k, v) in new {
+                insert_path(existing, &[k.as_str()], v);
+            }
+        }
+        (_, other) => {
+            *target = Node {
+                value: other,
+                line: value.line,
+            };
+        }
+    }
+}
+
+impl Node {
+    /// The child at `key` of a map; `None` for anything else.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// A short name of the node's type for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) | Value::UInt(_) => "int",
+            Value::Float(_) => "float",
+            Value::String(_) => "string",
+            Value::Seq(_) => "array",
+            Value::Map(_) => "object",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(text: &str) -> Value {
+        parse(text).unwrap().value
+    }
+
+    #[test]
+    fn resolves_yaml11_scalars() {
+        assert_eq!(v("yes"), Value::Bool(true));
+        assert_eq!(v("off"), Value::Bool(false));
+        assert_eq!(v("'yes'"), Value::String("yes".into()));
+        assert_eq!(v("0777"), Value::Int(511));
+        assert_eq!(v("0x1F"), Value::Int(31));
+        assert_eq!(v("1.5"), Value::Float(1.5));
+        assert_eq!(v("1.0.0"), Value::String("1.0.0".into()));
+        assert_eq!(v("~"), Value::Null);
+        assert_eq!(v("18446744073709551615"), Value::UInt(u64::MAX));
+    }
+
+    #[test]
+    fn expands_dotted_keys_and_merges() {
+        let n = parse_config("owner.github: a\nowner:\n  type: elastic\n").unwrap();
+        let owner = n.get("owner").unwrap();
+        assert_eq!(
+            owner.get("github").unwrap().value,
+            Value::String("a".into())
+        );
+        assert_eq!(
+            owner.get("type").unwrap().value,
+            Value::String("elastic".into())
+        );
+    }
+
+    #[test]
+    fn keeps_lines() {
+        let n = parse("a: 1\nb:\n  - x\n").unwrap();
+        assert_eq!(n.get("b").unwrap().line, 3);
+    }
+
+    #[test]
+    fn refuses_alias_bombs() {
+        let mut doc = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut prev = 'a';
+        for c in 'b'..='j' {
+            let refs = vec![format!("*{prev}"); 10].join(", ");
+            doc.push_str(&format!("{c}: &{c} [{refs}]\n"));
+            prev = c;
+        }
+        assert_eq!(parse(&doc), Err(YamlError::TooLarge));
+    }
+
+    #[test]
+    fn reports_syntax_errors_with_line() {
+        let err = parse("a: [1, 2\nb: c\n").unwrap_err();
+        assert!(matches!(err, YamlError::Syntax { .. }), "{err:?}");
+    }
+}

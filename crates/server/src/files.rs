@@ -1,0 +1,250 @@
+//! Files of packages: static files, package zips and signatures (spec/api.md
+//! §3.7-§3.9), read from folders or from inside zips.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use http::HeaderValue;
+use http::header::CONTENT_TYPE;
+use http::request::Parts;
+
+use epr_package::fs::{FsError, PackageFs};
+use epr_package::version::Version;
+use epr_package::{Location, Package};
+
+use crate::app::AppState;
+use crate::file_response::serve_content;
+use crate::response::{self, AppError};
+
+/// The Content-Type the upstream sends for an extension (case-sensitive first,
+/// then lower-cased); `None` means "sniff the content".
+pub fn content_type_for(path: &str) -> Option<&'static str> {
+    let ext = Path::new(path).extension()?.to_str()?;
+    lookup_ext(ext).or_else(|| lookup_ext(&ext.to_ascii_lowercase()))
+}
+
+fn lookup_ext(ext: &str) -> Option<&'static str> {
+    Some(match ext {
+        "zip" => "application/zip",
+        "ico" => "image/x-icon",
+        "md" => "text/markdown; charset=utf-8",
+        "yml" => "text/yaml; charset=UTF-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "pdf" => "application/pdf",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "htm" | "html" => "text/html; charset=utf-8",
+        "xml" => "text/xml; charset=utf-8",
+        "wasm" => "application/wasm",
+        // As in the upstream container image, which installs mailcap.
+        "sig" => "application/pgp-signature",
+        _ => return None,
+    })
+}
+
+/// Looks a package up for a file route: strict version, then the catalog.
+fn lookup(
+    state: &AppState,
+    name: &str,
+    version: &str,
+    missing: &str,
+) -> Result<Arc<Package>, AppError> {
+    Version::parse_strict(version)
+        .map_err(|_| AppError::BadRequest("invalid package version".into()))?;
+    match state.catalog().find(name, version) {
+        Some(entry) => Ok(entry.package.clone()),
+        None => Err(AppError::NotFound(missing.into())),
+    }
+}
+
+fn with_cache(mut res: Response, state: &AppState) -> Response {
+    response::add_cache(&mut res, state.config().cache_catch_all);
+    res
+}
+
+/// `/package/{name}/{version}/{file...}`
+pub async fn get_package_file(
+    state: &AppState,
+    req: &Parts,
+    name: &str,
+    version: &str,
+    file: &str,
+) -> Response {
+    let package = match lookup(state, name, version, "package revision not found") {
+        Ok(p) => p,
+        Err(e) => return e.into_response_with(None),
+    };
+    let cache = state.config().cache_catch_all;
+    let fs = package.fs.clone();
+    let path = file.to_string();
+    let read = tokio::task::spawn_blocking(move || {
+        let meta = fs.stat(&path);
+        (fs.read(&path), meta)
+    })
+    .await;
+    match read {
+        Ok((Ok(data), meta)) => {
+            let res = serve_content(
+                &req.method,
+                &req.headers,
+                content_type_for(file),
+                meta.and_then(|m| m.modified),
+                Bytes::from(data),
+            );
+            with_cache(res, state)
+        }
+        Ok((Err(FsError::NotFound { .. } | FsError::IsDir { .. }), _)) => {
+            AppError::ResourceNotFound.into_response_with(Some(cache))
+        }
+        Ok((Err(e), _)) => {
+            tracing::error!(package.name = %name, package.version = %version, error = %e, "reading package file failed");
+            AppError::Internal.into_response_with(Some(cache))
+        }
+        Err(_) => AppError::Internal.into_response_with(Some(cache)),
+    }
+}
+
+/// `/epr/{any}/{name}-{version}.zip`: a zip package as it is, a folder zipped on the fly.
+pub async fn download_package(
+    state: &AppState,
+    req: &Parts,
+    name: &str,
+    version: &str,
+) -> Response {
+    let package = match lookup(state, name, version, "artifact not found") {
+        Ok(p) => p,
+        Err(e) => return e.into_response_with(None),
+    };
+    let cache = state.config().cache_catch_all;
+    match &package.location {
+        Location::Zip(path) => serve_file(state, req, path.clone()).await,
+        Location::Dir(_) => {
+            let prefix = format!("{}-{}", package.name, package.version);
+            match tokio::task::spawn_blocking(move || zip_folder(package.fs.as_ref(), &prefix))
+                .await
+            {
+                Ok(Ok(bytes)) => {
+                    // Streamed without Content-Length or Accept-Ranges, as upstream does.
+                    let stream = futures_util::stream::once(async {
+                        Ok::<_, std::io::Error>(Bytes::from(bytes))
+                    });
+                    let mut res = Response::new(Body::from_stream(stream));
+                    res.headers_mut()
+                        .insert(CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+                    with_cache(res, state)
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(package.name = %name, package.version = %version, error = %e, "zipping package failed");
+                    AppError::Internal.into_response_with(Some(cache))
+                }
+                Err(_) => AppError::Internal.into_response_with(Some(cache)),
+            }
+        }
+    }
+}
+
+/// Zips a package folder: depth-first in byte-wise order, every entry under
+/// `{name}-{version}/`, folders with a trailing `/`, files deflated.
+fn zip_folder(fs: &dyn PackageFs, prefix: &str) -> Result<Vec<u8>, String> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for entry in fs.entries() {
+        let mut options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        if let Some(t) = entry.modified.and_then(zip_time) {
+            options = options.last_modified_time(t);
+        }
+        let name = format!("{prefix}/{}", entry.path);
+        if entry.is_dir {
+            writer
+                .add_directory(format!("{name}/"), options)
+                .map_err(|e| e.to_string())?;
+        } else {
+            let data = fs.read(&entry.path).map_err(|e| e.to_string())?;
+            writer
+                .start_file(name, options)
+                .map_err(|e| e.to_string())?;
+            writer.write_all(&data).map_err(|e| e.to_string())?;
+        }
+    }
+    writer
+        .finish()
+        .map(|c| c.into_inner())
+        .map_err(|e| e.to_string())
+}
+
+fn zip_time(t: std::time::SystemTime) -> Option<zip::DateTime> {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    zip::DateTime::from_date_and_time(
+        u16::try_from(year).ok()?,
+        month as u8,
+        day as u8,
+        (rem / 3600) as u8,
+        ((rem % 3600) / 60) as u8,
+        (rem % 60) as u8,
+    )
+    .ok()
+}
+
+/// Serves a file on disk with full HTTP file semantics.
+async fn serve_file(state: &AppState, req: &Parts, path: std::path::PathBuf) -> Response {
+    let cache = state.config().cache_catch_all;
+    let read = tokio::fs::read(&path).await;
+    let modified = tokio::fs::metadata(&path)
+        .await
+        .ok()
+        .and_then(|m| m.modified().ok());
+    match read {
+        Ok(data) => {
+            let name = path.to_string_lossy().into_owned();
+            with_cache(
+                serve_content(
+                    &req.method,
+                    &req.headers,
+                    content_type_for(&name),
+                    modified,
+                    Bytes::from(data),
+                ),
+                state,
+            )
+        }
+        Err(e) => {
+            tracing::error!(path = %path.display(), error = %e, "reading package file failed");
+            AppError::Internal.into_response_with(Some(cache))
+        }
+    }
+}
+
+/// `/epr/{any}/{name}-{version}.zip.sig`
+pub async fn get_signature(state: &AppState, req: &Parts, name: &str, version: &str) -> Response {
+    let package = match lookup(state, name, version, "signature file not found") {
+        Ok(p) => p,
+        Err(e) => return e.into_response_with(None),
+    };
+    match &package.signature {
+        Some(path) => serve_file(state, req, path.clone()).await,
+        // The upstream answers 500 here; a missing file is a 404 (spec/api.md §3.9).
+        None => AppError::NotFound("signature file not found".into()).into_response_with(None),
+    }
+}

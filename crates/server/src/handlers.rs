@@ -1,0 +1,140 @@
+//! Thin handlers: extract, ask the catalog, map the answer (spec/api.md §3).
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use http::StatusCode;
+use http::request::Parts;
+
+use epr_index::query::{self, Endpoint};
+use epr_index::search;
+use epr_package::version::Version;
+
+use crate::app::AppState;
+use crate::files;
+use crate::response::{self, AppError};
+use crate::routes::{self, Resolution, Route};
+
+static FAVICON: &[u8] = include_bytes!("../assets/favicon.ico");
+
+/// Every request comes here: route it, then call the matching handler.
+pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
+    let path = percent_encoding::percent_decode_str(req.uri().path())
+        .decode_utf8_lossy()
+        .into_owned();
+    let query = req.uri().query().map(str::to_string);
+    let with_query = |p: String| match &query {
+        Some(q) => format!("{p}?{q}"),
+        None => p,
+    };
+    let route = match routes::resolve(&path) {
+        Resolution::Serve(route) => route,
+        Resolution::Clean(to) => return response::bare_redirect(&with_query(to)),
+        Resolution::StrictSlash(to) => {
+            let mut res = response::redirect(req.method(), &with_query(to));
+            response::add_cors(&mut res);
+            return res;
+        }
+        Resolution::NotFound => {
+            return response::text_error(StatusCode::NOT_FOUND, "404 page not found");
+        }
+    };
+    let is_head = req.method() == http::Method::HEAD;
+    // Only the head is needed, and `Parts` (unlike the body) can be shared across awaits.
+    let (parts, _body) = req.into_parts();
+    let mut res = handle(&state, route, &parts, query.as_deref().unwrap_or("")).await;
+    response::add_cors(&mut res);
+    if is_head {
+        // HEAD answers like GET, without the body (hyper keeps Content-Length).
+        *res.body_mut() = Body::empty();
+    }
+    res
+}
+
+async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) -> Response {
+    let config = state.config();
+    match route {
+        Route::Index => index_document(state),
+        Route::Health => Response::new(Body::empty()),
+        Route::Favicon => {
+            let mut res = Response::new(Body::from(FAVICON));
+            res.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("image/x-icon"),
+            );
+            response::add_cache(&mut res, config.cache_catch_all);
+            res
+        }
+        Route::Search => {
+            search_packages(state, raw_query).unwrap_or_else(|e| e.into_response_with(None))
+        }
+        Route::Categories => {
+            list_categories(state, raw_query).unwrap_or_else(|e| e.into_response_with(None))
+        }
+        Route::PackageInfo { name, version } => {
+            find_package(state, &name, &version).unwrap_or_else(|e| e.into_response_with(None))
+        }
+        Route::StaticFile {
+            name,
+            version,
+            file,
+        } => files::get_package_file(state, req, &name, &version, &file).await,
+        Route::Artifact { name, version } => {
+            files::download_package(state, req, &name, &version).await
+        }
+        Route::Signature { name, version } => {
+            files::get_signature(state, req, &name, &version).await
+        }
+    }
+}
+
+fn index_document(state: &AppState) -> Response {
+    use epr_package::decode::ObjBuilder;
+    let c = state.config();
+    let body = ObjBuilder::new()
+        .str("service.name", &c.service_name)
+        .str("service.version", &c.service_version)
+        .build();
+    response::json(body.to_document(), c.cache_index)
+}
+
+fn search_packages(state: &AppState, raw_query: &str) -> Result<Response, AppError> {
+    let c = state.config();
+    let pairs = query::parse_pairs(raw_query);
+    let filter = query::parse_filter(&pairs, Endpoint::Search, c.allow_unknown_query_parameters)
+        .map_err(|e| AppError::BadRequest(e.0))?;
+    let catalog = state.catalog();
+    let hits = search::search(&catalog, &filter).map_err(|e| AppError::NotFound(e.to_string()))?;
+    Ok(response::json(search::render_search(&hits), c.cache_search))
+}
+
+fn list_categories(state: &AppState, raw_query: &str) -> Result<Response, AppError> {
+    let c = state.config();
+    let pairs = query::parse_pairs(raw_query);
+    let filter = query::parse_filter(
+        &pairs,
+        Endpoint::Categories,
+        c.allow_unknown_query_parameters,
+    )
+    .map_err(|e| AppError::BadRequest(e.0))?;
+    let catalog = state.catalog();
+    let counts = search::count_categories(&catalog, &filter)
+        .map_err(|e| AppError::NotFound(e.to_string()))?;
+    Ok(response::json(
+        search::render_categories(&counts),
+        c.cache_categories,
+    ))
+}
+
+fn find_package(state: &AppState, name: &str, version: &str) -> Result<Response, AppError> {
+    Version::parse_strict(version)
+        .map_err(|_| AppError::BadRequest("invalid package version".into()))?;
+    let catalog = state.catalog();
+    let entry = catalog
+        .find(name, version)
+        .ok_or_else(|| AppError::NotFound("package revision not found".into()))?;
+    Ok(response::json(
+        entry.full_bytes.clone(),
+        state.config().cache_index,
+    ))
+}

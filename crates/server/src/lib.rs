@@ -1,0 +1,28 @@
+//! The HTTP layer of the registry: routing, thin handlers and response shapes.
+//! Domain logic lives in `epr-package` and `epr-index`.
+//!
+//! # Layout
+//!
+//! - [`routes`]: the route table, path cleaning and strict-slash redirects.
+//! - [`handlers`]: one function per endpoint, and [`handlers::dispatch`] in front.
+//! - [`files`]: static files, package zips and signatures.
+//! - [`file_response`]: Go's `http.ServeContent` semantics (ranges, conditionals).
+//! - [`response`]: cache headers, CORS, redirects and error bodies.
+//! - [`app`]: shared state and the atomically swapped catalog.
+
+pub mod app;
+pub mod file_response;
+pub mod files;
+pub mod handlers;
+pub mod response;
+pub mod routes;
+
+pub use app::{AppState, ServerConfig};
+
+/// The whole API as one router; every request goes through [`handlers::dispatch`],
+/// which holds the route table of the upstream.
+pub fn router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .fallback(handlers::dispatch)
+        .with_state(state)
+}
