@@ -2,17 +2,18 @@
 //!
 //! The upstream reads manifests with go-ucfg on top of gopkg.in/yaml.v2, which means
 //! YAML 1.1 scalars (`yes`, `on`, `0777` …) and keys containing dots expanded into
-//! nested maps everywhere (`owner.github: x` is `owner: {github: x}`). yaml-rust2 gives
-//! us the event stream; this module builds our own tree from it so that scalar
-//! resolution, dot expansion and line numbers are ours to decide.
+//! nested maps everywhere (`owner.github: x` is `owner: {github: x}`). The event
+//! stream comes from libyaml-safer, a port of libyaml like go-yaml itself, so the
+//! documents it accepts are the ones the upstream accepts (yaml-rust2 refused real
+//! packages that libyaml reads). This module builds our own tree from the events,
+//! so that scalar resolution, dot expansion and line numbers are ours to decide.
 //!
 //! Aliases are resolved by copying, with a budget on the total number of nodes so that
 //! an "alias bomb" is refused instead of exhausting memory.
 
 use std::collections::HashMap;
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use libyaml_safer::{EventData, Parser, ScalarStyle};
 
 /// How many nodes one document may expand to, aliases included.
 const MAX_NODES: usize = 1_000_000;
@@ -42,7 +43,7 @@ pub enum Value {
 /// Why a document could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum YamlError {
-    #[error("yaml: line {line}: {message}")]
+    #[error("yaml: {message}")]
     Syntax { line: usize, message: String },
     #[error("yaml: document expands to more than {MAX_NODES} nodes (alias bomb?)")]
     TooLarge,
@@ -53,15 +54,26 @@ pub enum YamlError {
 /// Parses the first document of `text`. An empty document is `Null`.
 pub fn parse(text: &str) -> Result<Node, YamlError> {
     let mut builder = Builder::default();
-    let mut parser = Parser::new_from_str(text);
-    parser
-        .load(&mut builder, false)
-        .map_err(|e| YamlError::Syntax {
-            line: e.marker().line(),
-            message: e.info().to_string(),
+    let mut input = text.as_bytes();
+    let mut parser = Parser::new();
+    parser.set_input_string(&mut input);
+    let mut documents = 0;
+    loop {
+        let event = parser.parse().map_err(|e| YamlError::Syntax {
+            line: e.problem_mark().map_or(0, |m| m.line as usize + 1),
+            message: e.to_string(),
         })?;
-    if let Some(err) = builder.error {
-        return Err(err);
+        let line = event.start_mark.line as usize + 1;
+        match event.data {
+            EventData::StreamEnd => break,
+            EventData::DocumentStart { .. } => documents += 1,
+            // Only the first document counts, as in go-yaml's Unmarshal.
+            EventData::DocumentEnd { .. } if documents == 1 => break,
+            data => builder.on_event(data, line),
+        }
+        if let Some(err) = builder.error.take() {
+            return Err(err);
+        }
     }
     Ok(builder.root.unwrap_or(Node {
         value: Value::Null,
@@ -78,13 +90,13 @@ enum Frame {
     Seq {
         items: Vec<Node>,
         line: usize,
-        anchor: usize,
+        anchor: Option<String>,
     },
     Map {
         entries: Vec<(String, Node)>,
         pending_key: Option<String>,
         line: usize,
-        anchor: usize,
+        anchor: Option<String>,
     },
 }
 
@@ -92,14 +104,14 @@ enum Frame {
 struct Builder {
     stack: Vec<Frame>,
     /// Anchored nodes with their node counts, so that an alias is priced before it is copied.
-    anchors: HashMap<usize, (Node, usize)>,
+    anchors: HashMap<String, (Node, usize)>,
     root: Option<Node>,
     nodes: usize,
     error: Option<YamlError>,
 }
 
 impl Builder {
-    fn push_value(&mut self, node: Node, anchor: usize) {
+    fn push_value(&mut self, node: Node, anchor: Option<String>) {
         if self.error.is_some() {
             return;
         }
@@ -109,7 +121,7 @@ impl Builder {
             self.error = Some(YamlError::TooLarge);
             return;
         }
-        if anchor > 0 {
+        if let Some(anchor) = anchor {
             self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
@@ -155,25 +167,24 @@ fn key_string(node: &Node) -> String {
     }
 }
 
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
+impl Builder {
+    fn on_event(&mut self, event: EventData, line: usize) {
         if self.error.is_some() {
             return;
         }
-        let line = mark.line();
-        match ev {
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq {
+        match event {
+            EventData::SequenceStart { anchor, .. } => self.stack.push(Frame::Seq {
                 items: Vec::new(),
                 line,
                 anchor,
             }),
-            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
+            EventData::MappingStart { anchor, .. } => self.stack.push(Frame::Map {
                 entries: Vec::new(),
                 pending_key: None,
                 line,
                 anchor,
             }),
-            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+            EventData::SequenceEnd | EventData::MappingEnd => match self.stack.pop() {
                 Some(Frame::Seq {
                     items,
                     line,
@@ -209,21 +220,27 @@ impl MarkedEventReceiver for Builder {
                 }
                 None => {}
             },
-            Event::Scalar(text, style, anchor, tag) => {
-                let value = if style == TScalarStyle::Plain && tag.is_none() {
-                    resolve_plain(&text)
+            EventData::Scalar {
+                anchor,
+                tag,
+                value,
+                style,
+                ..
+            } => {
+                let value = if style == ScalarStyle::Plain && tag.is_none() {
+                    resolve_plain(&value)
                 } else {
-                    Value::String(text)
+                    Value::String(value)
                 };
                 self.push_value(Node { value, line }, anchor)
             }
-            Event::Alias(id) => match self.anchors.get(&id) {
+            EventData::Alias { anchor } => match self.anchors.get(&anchor) {
                 Some((_, size)) if self.nodes + size > MAX_NODES => {
                     self.error = Some(YamlError::TooLarge)
                 }
                 Some((node, _)) => {
                     let node = node.clone();
-                    self.push_value(node, 0)
+                    self.push_value(node, None)
                 }
                 None => self.error = Some(YamlError::UnknownAnchor { line }),
             },
