@@ -110,7 +110,7 @@ fn passes_normal(p: &Package, f: &Filter, spec: &SpecRange) -> Result<bool, Sear
 
 /// Keeps the newest version per name; a later one replaces the kept one only
 /// when strictly newer. Order: first appearance of each name.
-fn newest_per_name<'a>(entries: Vec<&'a Entry>) -> Vec<&'a Entry> {
+fn newest_per_name(entries: Vec<&Entry>) -> Vec<&Entry> {
     let mut index: HashMap<&str, usize> = HashMap::new();
     let mut out: Vec<&Entry> = Vec::new();
     for e in entries {
@@ -130,7 +130,7 @@ fn newest_per_name<'a>(entries: Vec<&'a Entry>) -> Vec<&'a Entry> {
 }
 
 /// The legacy `experimental=true` selection (§5.4 steps 2-3).
-fn legacy_select<'a>(entries: Vec<&'a Entry>, all: bool) -> Vec<&'a Entry> {
+fn legacy_select(entries: Vec<&Entry>, all: bool) -> Vec<&Entry> {
     let legacy_prerelease = |e: &Entry| e.package.is_prerelease() || e.package.semver.major() == 0;
     if all {
         let stable_names: std::collections::HashSet<&str> = entries

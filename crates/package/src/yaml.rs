@@ -53,6 +53,27 @@ pub enum YamlError {
 
 /// Parses the first document of `text`. An empty document is `Null`.
 pub fn parse(text: &str) -> Result<Node, YamlError> {
+    // libyaml-safer 0.3 panics on a block scalar that ends the input without a line
+    // break; a final line break changes nothing else, so we always supply one. Any
+    // other panic in the parser becomes an error: no input may bring the server down.
+    let owned;
+    let text = if text.ends_with('\n') {
+        text
+    } else {
+        owned = format!("{text}\n");
+        &owned
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_events(text))).unwrap_or_else(
+        |_| {
+            Err(YamlError::Syntax {
+                line: 0,
+                message: "the YAML parser failed on this document".into(),
+            })
+        },
+    )
+}
+
+fn parse_events(text: &str) -> Result<Node, YamlError> {
     let mut builder = Builder::default();
     let mut input = text.as_bytes();
     let mut parser = Parser::new();
@@ -505,6 +526,13 @@ mod tests {
             prev = c;
         }
         assert_eq!(parse(&doc), Err(YamlError::TooLarge));
+    }
+
+    #[test]
+    fn block_scalar_at_the_end_without_newline() {
+        // Regression: libyaml-safer panicked on this (a real package has it).
+        let n = parse("- name: x\n  description: >\n    Event timestamp.").unwrap();
+        assert!(matches!(n.value, Value::Seq(_)));
     }
 
     #[test]

@@ -67,8 +67,12 @@ fn lookup(
     }
 }
 
+/// Adds the public cache headers, except to a 416, which Go's ServeContent sends
+/// without them.
 fn with_cache(mut res: Response, state: &AppState) -> Response {
-    response::add_cache(&mut res, state.config().cache_catch_all);
+    if res.status() != http::StatusCode::RANGE_NOT_SATISFIABLE {
+        response::add_cache(&mut res, state.config().cache_catch_all);
+    }
     res
 }
 

@@ -1,0 +1,250 @@
+//! The binary end to end: configuration, startup failures, one real socket,
+//! and the package path watcher.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_package-registry"))
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/packages")
+        .canonicalize()
+        .unwrap()
+}
+
+fn write_config(dir: &Path, paths: &[&Path]) -> PathBuf {
+    let mut text = String::from("package_paths:\n");
+    for p in paths {
+        text.push_str(&format!("  - {}\n", p.display()));
+    }
+    let path = dir.join("config.yml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn write_package(root: &Path, name: &str, version: &str) {
+    let dir = root.join(name).join(version);
+    std::fs::create_dir_all(dir.join("docs")).unwrap();
+    std::fs::write(
+        dir.join("manifest.yml"),
+        format!(
+            "format_version: 3.0.0\nname: {name}\nversion: {version}\ntitle: T\ndescription: D\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("docs/README.md"), "# r\n").unwrap();
+}
+
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let status = out.get(9..12)?.parse().ok()?;
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(config: &Path, port: u16, extra: &[&str]) -> Server {
+    let child = bin()
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--address",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["--require-package-signatures=false"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if http_get(port, "/health").is_some_and(|(s, _)| s == 200) {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("server did not become ready");
+}
+
+#[test]
+fn serves_on_a_real_socket() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), &[&examples()]);
+    let port = free_port();
+    let _server = start(&config, port, &[]);
+    let (status, body) = http_get(port, "/search?package=nginx_logs").unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("\"name\": \"nginx_logs\""), "{body}");
+}
+
+#[test]
+fn dry_run_and_go_style_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), &[&examples()]);
+    let out = bin()
+        .args([
+            "-config",
+            config.to_str().unwrap(),
+            "-dry-run",
+            "-require-package-signatures=false",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let version = bin().arg("-version").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&version.stdout).starts_with("Elastic Package Registry version")
+    );
+}
+
+#[test]
+fn environment_variables_configure_like_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), &[&examples()]);
+    let out = bin()
+        .env("EPR_CONFIG", &config)
+        .env("EPR_DRY_RUN", "true")
+        .env("EPR_REQUIRE_PACKAGE_SIGNATURES", "false")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = bin()
+        .env("EPR_CONFIG", &config)
+        .env("EPR_DRY_RUN", "maybe")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn startup_failures_name_the_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = bin()
+        .args(["--config", tmp.path().join("nope.yml").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("Configuration file is not available")
+    );
+
+    // Signatures are required by default, as upstream.
+    let config = write_config(tmp.path(), &[&examples()]);
+    let unsigned = bin()
+        .args(["--config", config.to_str().unwrap(), "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(unsigned.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&unsigned.stderr).contains("missing a required signature file")
+    );
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let config = write_config(tmp.path(), &[&empty]);
+    let none = bin()
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--address",
+            "127.0.0.1:0",
+            "--require-package-signatures=false",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&none.stderr).contains("No local packages found."));
+
+    let bad = bin()
+        .args([
+            "--package-paths-workers",
+            "0",
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("package-paths-workers must be greater than 0")
+    );
+}
+
+#[test]
+fn the_watcher_picks_up_new_and_removed_packages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let packages = tmp.path().join("packages");
+    write_package(&packages, "first", "1.0.0");
+    let config = write_config(tmp.path(), &[&packages]);
+    let port = free_port();
+    let _server = start(&config, port, &["--package-paths-enable-watcher"]);
+    assert_eq!(http_get(port, "/package/second/1.0.0/").unwrap().0, 404);
+
+    let wait_for = |path: &str, status: u16| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if http_get(port, path).is_some_and(|(s, _)| s == status) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    };
+    write_package(&packages, "second", "1.0.0");
+    assert!(
+        wait_for("/package/second/1.0.0/", 200),
+        "new package not picked up"
+    );
+    // A broken package keeps the previous catalog.
+    std::fs::create_dir_all(packages.join("third/1.0.0")).unwrap();
+    std::fs::write(packages.join("third/1.0.0/manifest.yml"), "name: [").unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(http_get(port, "/package/second/1.0.0/").unwrap().0, 200);
+    std::fs::remove_dir_all(packages.join("third")).unwrap();
+    std::fs::remove_dir_all(packages.join("first")).unwrap();
+    assert!(
+        wait_for("/package/first/1.0.0/", 404),
+        "removed package still served"
+    );
+}

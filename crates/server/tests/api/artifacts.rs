@@ -1,0 +1,97 @@
+//! `/epr/{any}/{name}-{version}.zip` and `.zip.sig`.
+
+use std::io::Read;
+
+use crate::fixture::{examples, get, send, state, write_package, zip_package};
+
+fn listing(body: &[u8]) -> Vec<(String, u64)> {
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(body.to_vec())).unwrap();
+    (0..z.len())
+        .map(|i| {
+            let f = z.by_index(i).unwrap();
+            (f.name().to_string(), f.size())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn folders_are_zipped_on_the_fly() {
+    let s = state(&[examples()]);
+    let a = get(&s, "/epr/anything/nginx_logs-1.0.0.zip").await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("content-type"), Some("application/zip"));
+    assert_eq!(a.header("accept-ranges"), None);
+    assert_eq!(a.all("cache-control"), ["max-age=1", "public"]);
+    let names: Vec<String> = listing(&a.body).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names[..4],
+        [
+            "nginx_logs-1.0.0/data_stream/",
+            "nginx_logs-1.0.0/data_stream/access/",
+            "nginx_logs-1.0.0/data_stream/access/agent/",
+            "nginx_logs-1.0.0/data_stream/access/agent/stream/"
+        ]
+    );
+    assert!(names.contains(&"nginx_logs-1.0.0/manifest.yml".to_string()));
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(a.body.to_vec())).unwrap();
+    let mut manifest = String::new();
+    z.by_name("nginx_logs-1.0.0/manifest.yml")
+        .unwrap()
+        .read_to_string(&mut manifest)
+        .unwrap();
+    assert!(manifest.contains("name: nginx_logs"));
+}
+
+#[tokio::test]
+async fn zips_are_served_as_they_are_with_ranges() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = write_package(&tmp.path().join("src"), "zipped", "1.0.0", "");
+    let zips = tmp.path().join("zips");
+    std::fs::create_dir(&zips).unwrap();
+    let zip = zip_package(&folder, &zips, "zipped", "1.0.0");
+    std::fs::write(
+        zips.join("zipped-1.0.0.zip.sig"),
+        "-----BEGIN PGP SIGNATURE-----\n",
+    )
+    .unwrap();
+    let s = state(&[zips]);
+    let a = get(&s, "/epr/zipped/zipped-1.0.0.zip").await;
+    assert_eq!(a.status, 200);
+    assert_eq!(&a.body[..], &std::fs::read(&zip).unwrap()[..]);
+    assert_eq!(a.header("accept-ranges"), Some("bytes"));
+    let part = send(
+        &s,
+        "GET",
+        "/epr/zipped/zipped-1.0.0.zip",
+        &[("range", "bytes=0-9")],
+    )
+    .await;
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body.len(), 10);
+    let sig = get(&s, "/epr/zipped/zipped-1.0.0.zip.sig").await;
+    assert_eq!(sig.status, 200);
+    assert_eq!(sig.text(), "-----BEGIN PGP SIGNATURE-----\n");
+    let info = get(&s, "/package/zipped/1.0.0/").await.json();
+    assert_eq!(info["signature_path"], "/epr/zipped/zipped-1.0.0.zip.sig");
+}
+
+#[tokio::test]
+async fn missing_artifacts_and_signatures() {
+    let s = state(&[examples()]);
+    let a = get(&s, "/epr/x/nginx_logs-9.0.0.zip").await;
+    assert_eq!(
+        (a.status.as_u16(), a.text().as_str()),
+        (404, "artifact not found\n")
+    );
+    let bad = get(&s, "/epr/x/nginx_logs-a.b.c.zip").await;
+    assert_eq!(
+        (bad.status.as_u16(), bad.text().as_str()),
+        (400, "invalid package version\n")
+    );
+    // The package exists but has no signature: a 404 (the upstream answers 500).
+    let sig = get(&s, "/epr/x/nginx_logs-1.0.0.zip.sig").await;
+    assert_eq!(
+        (sig.status.as_u16(), sig.text().as_str()),
+        (404, "signature file not found\n")
+    );
+}

@@ -1,0 +1,15 @@
+//! HTTP tests of the whole API, sent through `Router::oneshot` (no socket).
+//!
+//! Fixtures: the example packages in `testdata/packages`, and packages written
+//! in temporary folders by [`fixture`] where a test needs something particular.
+//! Modules follow the routes.
+
+mod fixture;
+
+mod artifacts;
+mod categories;
+mod errors_and_routing;
+mod package_info;
+mod precedence_and_reload;
+mod search;
+mod static_files;

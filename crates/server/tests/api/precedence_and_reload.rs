@@ -1,0 +1,136 @@
+//! Which copy of a package wins, swapping catalogs, and packages that fail to load.
+
+use crate::fixture::{catalog, get, state, write_package, zip_package};
+use epr_package::LoadOptions;
+
+#[tokio::test]
+async fn zip_beats_folder_and_first_path_wins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (first, second, zips) = (
+        tmp.path().join("first"),
+        tmp.path().join("second"),
+        tmp.path().join("zips"),
+    );
+    write_package(&first, "dup", "1.0.0", "owner:\n  github: first\n");
+    write_package(&second, "dup", "1.0.0", "owner:\n  github: second\n");
+    let zsrc = write_package(
+        &tmp.path().join("zsrc"),
+        "dup",
+        "2.0.0",
+        "owner:\n  github: zip\n",
+    );
+    write_package(&second, "dup", "2.0.0", "owner:\n  github: folder\n");
+    std::fs::create_dir(&zips).unwrap();
+    zip_package(&zsrc, &zips, "dup", "2.0.0");
+    // The zip path comes last but still wins over the folder.
+    let s = state(&[first, second, zips]);
+    assert_eq!(
+        get(&s, "/package/dup/1.0.0/").await.json()["owner"]["github"],
+        "first"
+    );
+    assert_eq!(
+        get(&s, "/package/dup/2.0.0/").await.json()["owner"]["github"],
+        "zip"
+    );
+    let all = get(&s, "/search?all=true").await.json();
+    assert_eq!(all.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_new_catalog_is_served_after_a_swap() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_package(tmp.path(), "one", "1.0.0", "");
+    let s = state(&[tmp.path().to_path_buf()]);
+    assert_eq!(get(&s, "/package/two/1.0.0/").await.status, 404);
+    write_package(tmp.path(), "two", "1.0.0", "");
+    s.swap_catalog(catalog(&[tmp.path().to_path_buf()]));
+    assert_eq!(get(&s, "/package/two/1.0.0/").await.status, 200);
+}
+
+#[test]
+fn every_problem_of_a_package_is_reported_with_its_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = write_package(
+        tmp.path(),
+        "broken",
+        "1.0.0",
+        "release: stable\nconditions:\n  kibana:\n    version: \"^8.0.0 ||\"\n",
+    );
+    std::fs::create_dir_all(dir.join("data_stream/logs")).unwrap();
+    std::fs::write(
+        dir.join("data_stream/logs/manifest.yml"),
+        "title: [unclosed\n",
+    )
+    .unwrap();
+    std::fs::remove_file(dir.join("docs/README.md")).unwrap();
+    let errors = epr_index::sources::load_package_paths(
+        &[tmp.path().to_path_buf()],
+        &LoadOptions::default(),
+        1,
+    )
+    .unwrap_err();
+    assert_eq!(errors.len(), 1);
+    let text = errors[0].to_string();
+    assert!(text.contains("broken/1.0.0"), "{text}");
+    for expected in [
+        "invalid release: \"stable\"",
+        "invalid Kibana versions range ^8.0.0 ||",
+        "README.md is required",
+        "data_stream/logs/manifest.yml: yaml:",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+}
+
+#[test]
+fn hostile_and_broken_zips() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    // Not a zip at all: skipped with a warning, as upstream.
+    std::fs::write(tmp.path().join("garbage-1.0.0.zip"), b"not a zip").unwrap();
+    assert!(
+        epr_index::sources::load_package_paths(
+            &[tmp.path().to_path_buf()],
+            &LoadOptions::default(),
+            1
+        )
+        .is_ok()
+    );
+    // An entry that escapes the root: refused, naming the entry.
+    let mut w =
+        zip::ZipWriter::new(std::fs::File::create(tmp.path().join("evil-1.0.0.zip")).unwrap());
+    let o = zip::write::SimpleFileOptions::default();
+    w.start_file("evil-1.0.0/manifest.yml", o).unwrap();
+    w.write_all(b"name: evil\n").unwrap();
+    w.start_file("evil-1.0.0/../../etc/passwd", o).unwrap();
+    w.write_all(b"x").unwrap();
+    w.finish().unwrap();
+    let errors = epr_index::sources::load_package_paths(
+        &[tmp.path().to_path_buf()],
+        &LoadOptions::default(),
+        1,
+    )
+    .unwrap_err();
+    let text = errors[0].to_string();
+    assert!(
+        text.contains("evil-1.0.0.zip") && text.contains("escapes the package root"),
+        "{text}"
+    );
+}
+
+#[test]
+fn signatures_are_required_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_package(tmp.path(), "unsigned", "1.0.0", "");
+    let opts = LoadOptions {
+        require_signature: true,
+        ..LoadOptions::default()
+    };
+    let errors =
+        epr_index::sources::load_package_paths(&[tmp.path().to_path_buf()], &opts, 1).unwrap_err();
+    assert!(
+        errors[0]
+            .to_string()
+            .contains("package unsigned-1.0.0 is missing a required signature file")
+    );
+}

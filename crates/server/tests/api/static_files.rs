@@ -1,0 +1,82 @@
+//! `/package/{name}/{version}/{file}`: files from folders and zips, with HTTP
+//! file semantics.
+
+use crate::fixture::{examples, get, send, state, write_package, zip_package};
+
+#[tokio::test]
+async fn serves_files_with_their_types() {
+    let s = state(&[examples()]);
+    let readme = get(&s, "/package/nginx_logs/1.0.0/docs/README.md").await;
+    assert_eq!(readme.status, 200);
+    assert_eq!(
+        readme.header("content-type"),
+        Some("text/markdown; charset=utf-8")
+    );
+    assert!(readme.text().starts_with("# Nginx Logs"));
+    assert_eq!(readme.all("cache-control"), ["max-age=1", "public"]);
+    assert!(readme.header("last-modified").is_some());
+    assert_eq!(readme.header("accept-ranges"), Some("bytes"));
+    let manifest = get(&s, "/package/nginx_logs/1.0.0/manifest.yml").await;
+    assert_eq!(
+        manifest.header("content-type"),
+        Some("text/yaml; charset=UTF-8")
+    );
+    let svg = get(&s, "/package/nginx_logs/1.0.0/img/logo.svg").await;
+    assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
+}
+
+#[tokio::test]
+async fn missing_files_and_packages() {
+    let s = state(&[examples()]);
+    let nofile = get(&s, "/package/nginx_logs/1.0.0/img/none.png").await;
+    assert_eq!(
+        (nofile.status.as_u16(), nofile.text().as_str()),
+        (404, "resource not found\n")
+    );
+    assert_eq!(nofile.all("cache-control"), ["max-age=1", "public"]);
+    let dir = get(&s, "/package/nginx_logs/1.0.0/img").await;
+    assert_eq!(dir.status, 404);
+    let nopkg = get(&s, "/package/none/1.0.0/img/x.png").await;
+    assert_eq!(
+        (nopkg.status.as_u16(), nopkg.text().as_str()),
+        (404, "package revision not found\n")
+    );
+    let badver = get(&s, "/package/nginx_logs/x/img/x.png").await;
+    assert_eq!(badver.status, 400);
+}
+
+#[tokio::test]
+async fn conditional_and_range_requests() {
+    let s = state(&[examples()]);
+    let url = "/package/nginx_logs/1.0.0/docs/README.md";
+    let full = get(&s, url).await;
+    let lm = full.header("last-modified").unwrap().to_string();
+    let not_modified = send(&s, "GET", url, &[("if-modified-since", &lm)]).await;
+    assert_eq!(not_modified.status, 304);
+    let range = send(&s, "GET", url, &[("range", "bytes=0-4")]).await;
+    assert_eq!(range.status, 206);
+    assert_eq!(&range.body[..], &full.body[..5]);
+    assert_eq!(
+        range.header("content-range"),
+        Some(format!("bytes 0-4/{}", full.body.len()).as_str())
+    );
+    let head = send(&s, "HEAD", url, &[]).await;
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+}
+
+#[tokio::test]
+async fn files_inside_zips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let folder = write_package(&src, "zipped", "1.2.3", "");
+    std::fs::write(folder.join("docs/extra.txt"), "inside the zip").unwrap();
+    let zips = tmp.path().join("zips");
+    std::fs::create_dir(&zips).unwrap();
+    zip_package(&folder, &zips, "zipped", "1.2.3");
+    let s = state(&[zips]);
+    let a = get(&s, "/package/zipped/1.2.3/docs/extra.txt").await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.text(), "inside the zip");
+    assert_eq!(a.header("content-type"), Some("text/plain; charset=utf-8"));
+}
