@@ -134,3 +134,69 @@ fn signatures_are_required_when_asked() {
             .contains("package unsigned-1.0.0 is missing a required signature file")
     );
 }
+
+#[test]
+fn wrong_types_and_truncated_zips_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_package(
+        tmp.path(),
+        "typed",
+        "1.0.0",
+        "categories:\n  nested: map\nowner: just-a-string\n",
+    );
+    let errors = epr_index::sources::load_package_paths(
+        &[tmp.path().to_path_buf()],
+        &LoadOptions::default(),
+        1,
+    )
+    .unwrap_err();
+    let text = errors[0].to_string();
+    assert!(
+        text.contains("manifest.yml (line 9): owner: expected an object, found string"),
+        "{text}"
+    );
+    assert!(
+        text.contains("categories: expected a list of strings, found object"),
+        "{text}"
+    );
+
+    // A zip cut in half is not a zip any more: skipped with a warning, as upstream.
+    let z = tempfile::tempdir().unwrap();
+    let folder = write_package(&z.path().join("src"), "cut", "1.0.0", "");
+    let zips = z.path().join("zips");
+    std::fs::create_dir(&zips).unwrap();
+    let zip = zip_package(&folder, &zips, "cut", "1.0.0");
+    let bytes = std::fs::read(&zip).unwrap();
+    std::fs::write(&zip, &bytes[..bytes.len() / 2]).unwrap();
+    let indexers =
+        epr_index::sources::load_package_paths(&[zips], &LoadOptions::default(), 1).unwrap();
+    assert!(indexers.iter().all(|i| i.entries.is_empty()));
+}
+
+#[test]
+fn disabling_validation_skips_the_optional_checks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = write_package(
+        tmp.path(),
+        "loose",
+        "1.0.0",
+        "icons:\n  - src: /img/missing.png\n",
+    );
+    let manifest = std::fs::read_to_string(dir.join("manifest.yml"))
+        .unwrap()
+        .replace("title: loose title\n", "");
+    std::fs::write(dir.join("manifest.yml"), manifest).unwrap();
+    let paths = [tmp.path().to_path_buf()];
+    let errors =
+        epr_index::sources::load_package_paths(&paths, &LoadOptions::default(), 1).unwrap_err();
+    let text = errors[0].to_string();
+    assert!(
+        text.contains("no title set") && text.contains("/img/missing.png"),
+        "{text}"
+    );
+    let opts = LoadOptions {
+        validate: false,
+        ..LoadOptions::default()
+    };
+    assert!(epr_index::sources::load_package_paths(&paths, &opts, 1).is_ok());
+}

@@ -196,3 +196,81 @@ async fn capabilities_and_discovery() {
         "[]"
     );
 }
+
+#[tokio::test]
+async fn agent_version_and_ignored_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::fixture::write_package(
+        dir.path(),
+        "agent_bound",
+        "1.0.0",
+        "conditions:\n  agent:\n    version: \"^9.2.0\"\n",
+    );
+    let s = state(&[dir.path().to_path_buf()]);
+    assert_eq!(
+        names_versions(&get(&s, "/search?agent.version=9.2.1").await.json()),
+        ["agent_bound@1.0.0"]
+    );
+    assert_eq!(get(&s, "/search?agent.version=9.1.0").await.text(), "[]");
+    // `internal` is accepted and ignored; unknown keys are ignored by default.
+    assert_eq!(
+        names_versions(&get(&s, "/search?internal=true&whatever=1").await.json()),
+        ["agent_bound@1.0.0"]
+    );
+}
+
+#[tokio::test]
+async fn experimental_uses_the_legacy_algorithm() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::fixture::write_package(dir.path(), "legacy", "1.0.0", "");
+    crate::fixture::write_package(dir.path(), "legacy", "2.0.0-rc1", "");
+    crate::fixture::write_package(dir.path(), "labs", "1.0.0", "release: experimental\n");
+    let s = state(&[dir.path().to_path_buf()]);
+    // Normal: experimental packages and prereleases are hidden.
+    assert_eq!(
+        names_versions(&get(&s, "/search").await.json()),
+        ["legacy@1.0.0"]
+    );
+    // Legacy: experimental packages shown, a release preferred to a newer prerelease,
+    // and `prerelease` ignored.
+    assert_eq!(
+        names_versions(
+            &get(&s, "/search?experimental=true&prerelease=false")
+                .await
+                .json()
+        ),
+        ["labs@1.0.0", "legacy@1.0.0"]
+    );
+    assert_eq!(
+        names_versions(&get(&s, "/search?experimental=true&all=true").await.json()),
+        ["labs@1.0.0", "legacy@1.0.0"]
+    );
+}
+
+#[tokio::test]
+async fn categories_of_policy_templates_reduce_the_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::fixture::write_package(
+        dir.path(),
+        "multi",
+        "1.0.0",
+        "categories: [custom]\npolicy_templates:\n  - name: db\n    title: DB\n    description: D\n    categories: [datastore]\n  - name: web\n    title: W\n    description: W\n    categories: [web]\n",
+    );
+    let s = state(&[dir.path().to_path_buf()]);
+    let v = get(&s, "/search?category=datastore").await.json();
+    let templates: Vec<&str> = v[0]["policy_templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(templates, ["db"]);
+    // Through a subcategory (web is under observability) the package matches, but no
+    // template has the category exactly, so none is shown.
+    let v = get(&s, "/search?category=observability").await.json();
+    assert_eq!(v[0]["name"], "multi");
+    assert!(v[0].get("policy_templates").is_none());
+    // Matching on the package's own categories keeps every template.
+    let v = get(&s, "/search?category=custom").await.json();
+    assert_eq!(v[0]["policy_templates"].as_array().unwrap().len(), 2);
+}
