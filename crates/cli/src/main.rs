@@ -49,6 +49,11 @@ fn go_style_args() -> Vec<String> {
 }
 
 fn init_logging(level: &str, kind: &str) {
+    // The upstream's zap levels above `error` have no tracing equivalent.
+    let level = match level {
+        "dpanic" | "panic" | "fatal" => "error",
+        other => other,
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
