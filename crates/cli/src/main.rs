@@ -3,6 +3,7 @@
 
 mod config;
 mod serve;
+mod validate;
 mod watch;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,14 @@ struct Cli {
 enum Command {
     /// Serve the API (the same as no subcommand).
     Serve,
+    /// Check a package folder or zip; exit 0 valid, 1 invalid, 2 unreadable.
+    Validate {
+        /// The package folder or zip.
+        path: std::path::PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: validate::Format,
+    },
 }
 
 /// The upstream takes Go-style flags (`-address x`); accept them by turning a
@@ -74,6 +83,10 @@ fn main() -> std::process::ExitCode {
         );
         return std::process::ExitCode::SUCCESS;
     }
+    if let Some(Command::Validate { path, format }) = &cli.command {
+        // A one-shot tool: no runtime, no logging setup, the verdict on stdout.
+        return validate::run(path, *format);
+    }
     init_logging(&cli.serve.log_level, &cli.serve.log_type);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -85,9 +98,8 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let result = match cli.command {
-        None | Some(Command::Serve) => runtime.block_on(serve::run(cli.serve)),
-    };
+    // Only serving is left here: the tools returned above.
+    let result = runtime.block_on(serve::run(cli.serve));
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -248,3 +248,47 @@ fn the_watcher_picks_up_new_and_removed_packages() {
         "removed package still served"
     );
 }
+
+#[test]
+fn validate_reports_a_verdict_and_exit_status() {
+    let ok = bin()
+        .args([
+            "validate",
+            examples().join("nginx_logs/1.0.0").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    write_package(tmp.path(), "broken", "1.0.0");
+    let dir = tmp.path().join("broken/1.0.0");
+    std::fs::write(
+        dir.join("manifest.yml"),
+        "format_version: 3.0.0\nname: broken\nversion: 1.0\ntitle: T\n",
+    )
+    .unwrap();
+    let bad = bin()
+        .args(["validate", dir.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&bad.stdout);
+    assert!(
+        out.contains("\"valid\": false")
+            && out.contains("invalid package version `1.0`")
+            && out.contains("no description set"),
+        "{out}"
+    );
+
+    let missing = bin()
+        .args(["validate", tmp.path().join("nothing").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}
