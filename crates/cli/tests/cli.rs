@@ -270,7 +270,7 @@ fn validate_reports_a_verdict_and_exit_status() {
     let dir = tmp.path().join("broken/1.0.0");
     std::fs::write(
         dir.join("manifest.yml"),
-        "format_version: 3.0.0\nname: broken\nversion: 1.0\ntitle: T\n",
+        "format_version: 3.0.0\nname: broken\nversion: 1.0.x\ntitle: T\n",
     )
     .unwrap();
     let bad = bin()
@@ -281,7 +281,7 @@ fn validate_reports_a_verdict_and_exit_status() {
     let out = String::from_utf8_lossy(&bad.stdout);
     assert!(
         out.contains("\"valid\": false")
-            && out.contains("invalid package version `1.0`")
+            && out.contains("invalid package version `1.0.x`")
             && out.contains("no description set"),
         "{out}"
     );
