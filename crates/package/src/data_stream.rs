@@ -5,7 +5,7 @@ use crate::decode::{Obj, ObjBuilder, Problems};
 use crate::fs::PackageFs;
 use crate::json::Json;
 use crate::manifest_parts::{self as parts};
-use crate::package::LoadOptions;
+use crate::package::{LoadOptions, VALID_RELEASES};
 use crate::yaml::{self, Node, Value};
 
 /// A loaded data stream in its two JSON forms.
@@ -16,7 +16,6 @@ pub struct DataStream {
 }
 
 const VALID_TYPES: [&str; 4] = ["logs", "metrics", "synthetics", "traces"];
-const VALID_RELEASES: [&str; 3] = ["experimental", "beta", "ga"];
 
 /// Loads `data_stream/<dir>`; problems go to `out` (prefixed with the file).
 pub fn load(

@@ -213,7 +213,7 @@ pub fn policy_template(
             .unwrap_or("")
             .to_string();
     }
-    let deprecated = deprecated(&t, p);
+    let template_deprecated = deprecated(&t, p);
 
     let mut inputs = Vec::new();
     for n in t.list("inputs", p).unwrap_or_default() {
@@ -251,7 +251,7 @@ pub fn policy_template(
                         .map(Json::str)
                         .collect(),
                 )
-                .opt("deprecated", deprecated_of(&i, p))
+                .opt("deprecated", deprecated(&i, p))
                 .build(),
         );
     }
@@ -284,7 +284,7 @@ pub fn policy_template(
         .opt_list("categories", category_list.clone())
         .opt("deployment_modes", modes.clone())
         .opt_list("data_streams", stream_list.clone())
-        .opt("deprecated", deprecated.clone())
+        .opt("deprecated", template_deprecated.clone())
         .build();
     let full_json = ObjBuilder::new()
         .str("name", &name)
@@ -305,7 +305,7 @@ pub fn policy_template(
         .opt_str("input", &input)
         .opt_str("ingestion_method", &ingestion)
         .opt_str("template_path", &t.string_or_empty("template_path", p))
-        .opt("deprecated", deprecated)
+        .opt("deprecated", template_deprecated)
         .build();
     (
         TemplateInfo {
@@ -314,10 +314,6 @@ pub fn policy_template(
         },
         full_json,
     )
-}
-
-fn deprecated_of(o: &Obj<'_>, p: &mut Problems) -> Option<Json> {
-    deprecated(o, p)
 }
 
 /// `agent: {privileges: {root}}`, present when the manifest sets `agent`.

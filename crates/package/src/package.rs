@@ -165,7 +165,8 @@ fn push_opt(out: &mut Vec<(String, Json)>, key: &str, value: Option<Json>) {
     }
 }
 
-const VALID_RELEASES: [&str; 3] = ["experimental", "beta", "ga"];
+/// The release levels a package or data stream may declare.
+pub const VALID_RELEASES: [&str; 3] = ["experimental", "beta", "ga"];
 
 /// Loads the package whose files `fs` gives, found at `location`.
 pub fn load(

@@ -52,17 +52,7 @@ fn is_name(s: &str) -> bool {
 
 /// Go's `path.Clean`, keeping a trailing slash as gorilla/mux does.
 pub fn clean(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    let mut out = format!("/{}", parts.join("/"));
+    let mut out = epr_package::manifest_parts::clean_path(path);
     if path.ends_with('/') && out != "/" {
         out.push('/');
     }

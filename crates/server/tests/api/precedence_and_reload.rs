@@ -3,6 +3,13 @@
 use crate::fixture::{catalog, get, state, write_package, zip_package};
 use epr_package::LoadOptions;
 
+/// Loads `paths`, expects a failure, and returns the text of the first error.
+fn load_error(paths: &[std::path::PathBuf], opts: &LoadOptions) -> String {
+    let errors =
+        epr_index::sources::load_package_paths(paths, opts, 1).expect_err("the load should fail");
+    errors[0].to_string()
+}
+
 #[tokio::test]
 async fn zip_beats_folder_and_first_path_wins() {
     let tmp = tempfile::tempdir().unwrap();
@@ -63,14 +70,7 @@ fn every_problem_of_a_package_is_reported_with_its_file() {
     )
     .unwrap();
     std::fs::remove_file(dir.join("docs/README.md")).unwrap();
-    let errors = epr_index::sources::load_package_paths(
-        &[tmp.path().to_path_buf()],
-        &LoadOptions::default(),
-        1,
-    )
-    .unwrap_err();
-    assert_eq!(errors.len(), 1);
-    let text = errors[0].to_string();
+    let text = load_error(&[tmp.path().to_path_buf()], &LoadOptions::default());
     assert!(text.contains("broken/1.0.0"), "{text}");
     for expected in [
         "invalid release: \"stable\"",
@@ -105,13 +105,7 @@ fn hostile_and_broken_zips() {
     w.start_file("evil-1.0.0/../../etc/passwd", o).unwrap();
     w.write_all(b"x").unwrap();
     w.finish().unwrap();
-    let errors = epr_index::sources::load_package_paths(
-        &[tmp.path().to_path_buf()],
-        &LoadOptions::default(),
-        1,
-    )
-    .unwrap_err();
-    let text = errors[0].to_string();
+    let text = load_error(&[tmp.path().to_path_buf()], &LoadOptions::default());
     assert!(
         text.contains("evil-1.0.0.zip") && text.contains("escapes the package root"),
         "{text}"
@@ -126,11 +120,8 @@ fn signatures_are_required_when_asked() {
         require_signature: true,
         ..LoadOptions::default()
     };
-    let errors =
-        epr_index::sources::load_package_paths(&[tmp.path().to_path_buf()], &opts, 1).unwrap_err();
     assert!(
-        errors[0]
-            .to_string()
+        load_error(&[tmp.path().to_path_buf()], &opts)
             .contains("package unsigned-1.0.0 is missing a required signature file")
     );
 }
@@ -144,13 +135,7 @@ fn wrong_types_and_truncated_zips_are_named() {
         "1.0.0",
         "categories:\n  nested: map\nowner: just-a-string\n",
     );
-    let errors = epr_index::sources::load_package_paths(
-        &[tmp.path().to_path_buf()],
-        &LoadOptions::default(),
-        1,
-    )
-    .unwrap_err();
-    let text = errors[0].to_string();
+    let text = load_error(&[tmp.path().to_path_buf()], &LoadOptions::default());
     assert!(
         text.contains("manifest.yml (line 9): owner: expected an object, found string"),
         "{text}"
@@ -187,9 +172,7 @@ fn disabling_validation_skips_the_optional_checks() {
         .replace("title: loose title\n", "");
     std::fs::write(dir.join("manifest.yml"), manifest).unwrap();
     let paths = [tmp.path().to_path_buf()];
-    let errors =
-        epr_index::sources::load_package_paths(&paths, &LoadOptions::default(), 1).unwrap_err();
-    let text = errors[0].to_string();
+    let text = load_error(&paths, &LoadOptions::default());
     assert!(
         text.contains("no title set") && text.contains("/img/missing.png"),
         "{text}"
