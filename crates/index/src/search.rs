@@ -109,20 +109,22 @@ fn passes_normal(p: &Package, f: &Filter, spec: &SpecRange) -> Result<bool, Sear
 }
 
 /// Keeps the newest version per name; a later one replaces the kept one only
-/// when strictly newer. Order: first appearance of each name.
-fn newest_per_name(entries: Vec<&Entry>) -> Vec<&Entry> {
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut out: Vec<&Entry> = Vec::new();
-    for e in entries {
-        match index.get(e.package.name.as_str()) {
+/// when strictly newer. Order: first appearance of each name. Used per indexer on
+/// entries and across indexers on hits.
+fn newest_per_name<'a, T>(items: Vec<T>, entry: impl Fn(&T) -> &'a Entry) -> Vec<T> {
+    let mut index: HashMap<&'a str, usize> = HashMap::new();
+    let mut out: Vec<T> = Vec::new();
+    for item in items {
+        let p = &entry(&item).package;
+        match index.get(p.name.as_str()) {
             Some(&i) => {
-                if e.package.semver > out[i].package.semver {
-                    out[i] = e;
+                if p.semver > entry(&out[i]).package.semver {
+                    out[i] = item;
                 }
             }
             None => {
-                index.insert(&e.package.name, out.len());
-                out.push(e);
+                index.insert(&p.name, out.len());
+                out.push(item);
             }
         }
     }
@@ -221,7 +223,7 @@ pub fn search<'a>(catalog: &'a Catalog, f: &Filter) -> Result<Vec<Hit<'a>>, Sear
         } else if f.all {
             selected
         } else {
-            newest_per_name(selected)
+            newest_per_name(selected, |e| *e)
         };
         for e in selected {
             let hit = match &f.category {
@@ -239,22 +241,7 @@ pub fn search<'a>(catalog: &'a Catalog, f: &Filter) -> Result<Vec<Hit<'a>>, Sear
         }
     }
     if !f.all {
-        let mut best: HashMap<&str, usize> = HashMap::new();
-        let mut out: Vec<Hit<'a>> = Vec::new();
-        for hit in merged {
-            match best.get(hit.entry.package.name.as_str()) {
-                Some(&i) => {
-                    if hit.entry.package.semver > out[i].entry.package.semver {
-                        out[i] = hit;
-                    }
-                }
-                None => {
-                    best.insert(&hit.entry.package.name, out.len());
-                    out.push(hit);
-                }
-            }
-        }
-        merged = out;
+        merged = newest_per_name(merged, |h| h.entry);
     }
     merged.sort_by(|a, b| {
         let (pa, pb) = (&a.entry.package, &b.entry.package);
