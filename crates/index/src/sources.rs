@@ -119,9 +119,8 @@ fn load_candidate(c: &Candidate, opts: &LoadOptions) -> Option<Result<Package, L
                 path,
                 "no <folder>/manifest.yml found in the zip".into(),
             ))),
-            Err(epr_package::fs::FsError::Zip { message, .. })
-                if !message.contains("escapes") && !message.contains("entries") =>
-            {
+            // Not a zip at all: skipped, as upstream. Unsafe archives fail the load.
+            Err(epr_package::fs::FsError::Zip { message, .. }) => {
                 tracing::warn!(path = %path.display(), error = %message, "ignoring invalid zip file");
                 None
             }

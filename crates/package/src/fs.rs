@@ -45,8 +45,12 @@ pub enum FsError {
         path: String,
         source: std::io::Error,
     },
+    /// The file is not a readable zip archive.
     #[error("{path}: invalid zip: {message}")]
     Zip { path: String, message: String },
+    /// A readable archive that we refuse: entries escaping the root, too many entries.
+    #[error("{path}: unsafe zip: {message}")]
+    UnsafeZip { path: String, message: String },
 }
 
 /// Read access to the files of one package.
@@ -205,7 +209,7 @@ impl ZipFs {
         })?;
         let mut archive = zip::ZipArchive::new(file).map_err(zip_err)?;
         if archive.len() > MAX_ZIP_ENTRIES {
-            return Err(FsError::Zip {
+            return Err(FsError::UnsafeZip {
                 path: display,
                 message: format!(
                     "{} entries, more than the {MAX_ZIP_ENTRIES} allowed",
@@ -219,7 +223,7 @@ impl ZipFs {
         }
         for name in &names {
             if name.starts_with('/') || name.contains('\\') || name.split('/').any(|c| c == "..") {
-                return Err(FsError::Zip {
+                return Err(FsError::UnsafeZip {
                     path: display,
                     message: format!("entry `{name}` escapes the package root"),
                 });
