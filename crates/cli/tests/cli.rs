@@ -90,14 +90,23 @@ fn start(config: &Path, port: u16, extra: &[&str]) -> Server {
         .spawn()
         .unwrap();
     let server = Server(child);
+    assert!(
+        wait_for_status(port, "/health", 200),
+        "server did not become ready"
+    );
+    server
+}
+
+/// Polls `path` until it answers `status`, for up to 20 seconds.
+fn wait_for_status(port: u16, path: &str, status: u16) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if http_get(port, "/health").is_some_and(|(s, _)| s == 200) {
-            return server;
+        if http_get(port, path).is_some_and(|(s, _)| s == status) {
+            return true;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("server did not become ready");
+    false
 }
 
 #[test]
@@ -221,19 +230,9 @@ fn the_watcher_picks_up_new_and_removed_packages() {
     let _server = start(&config, port, &["--package-paths-enable-watcher"]);
     assert_eq!(http_get(port, "/package/second/1.0.0/").unwrap().0, 404);
 
-    let wait_for = |path: &str, status: u16| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if http_get(port, path).is_some_and(|(s, _)| s == status) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        false
-    };
     write_package(&packages, "second", "1.0.0");
     assert!(
-        wait_for("/package/second/1.0.0/", 200),
+        wait_for_status(port, "/package/second/1.0.0/", 200),
         "new package not picked up"
     );
     // A broken package keeps the previous catalog.
@@ -244,7 +243,7 @@ fn the_watcher_picks_up_new_and_removed_packages() {
     std::fs::remove_dir_all(packages.join("third")).unwrap();
     std::fs::remove_dir_all(packages.join("first")).unwrap();
     assert!(
-        wait_for("/package/first/1.0.0/", 404),
+        wait_for_status(port, "/package/first/1.0.0/", 404),
         "removed package still served"
     );
 }
