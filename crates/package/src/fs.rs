@@ -189,6 +189,8 @@ pub struct ZipFs {
     zip_path: PathBuf,
     /// The root folder inside the archive, with its trailing `/`.
     root: String,
+    /// The distinct first path components in the archive, sorted.
+    top_level: Vec<String>,
     entries: Vec<Entry>,
     /// For each entry, its index in the archive (`None` for folders).
     indexes: Vec<Option<usize>>,
@@ -235,6 +237,14 @@ impl ZipFs {
         }) else {
             return Ok(None);
         };
+        let mut top_level: Vec<String> = names
+            .iter()
+            .filter_map(|n| n.split('/').next())
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .collect();
+        top_level.sort();
+        top_level.dedup();
         let mut entries = Vec::new();
         let mut indexes = Vec::new();
         for i in 0..archive.len() {
@@ -258,6 +268,7 @@ impl ZipFs {
         Ok(Some(ZipFs {
             zip_path: zip_path.to_path_buf(),
             root,
+            top_level,
             entries,
             indexes,
             archive: Mutex::new(archive),
@@ -266,6 +277,12 @@ impl ZipFs {
 
     pub fn zip_path(&self) -> &Path {
         &self.zip_path
+    }
+
+    /// The distinct first path components of the archive's entries (a built package
+    /// has exactly one: its `{name}-{version}` folder).
+    pub fn top_level_names(&self) -> &[String] {
+        &self.top_level
     }
 
     /// The root folder name inside the archive, without the trailing `/`.

@@ -51,8 +51,30 @@ pub enum YamlError {
     UnknownAnchor { line: usize },
 }
 
-/// Parses the first document of `text`. An empty document is `Null`.
+/// Which YAML library's reading of plain scalars to copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// gopkg.in/yaml.v2 (YAML 1.1: `yes`/`on` are booleans), what the registry uses.
+    #[default]
+    V2,
+    /// gopkg.in/yaml.v3 (only `true`/`false` are booleans; duplicate keys are errors),
+    /// what package-spec's validator uses.
+    V3,
+}
+
+/// Parses the first document of `text` as yaml.v2 does. An empty document is `Null`.
 pub fn parse(text: &str) -> Result<Node, YamlError> {
+    parse_with(text, Dialect::V2)
+}
+
+/// Parses the first document of `text` as yaml.v3 does, as the package-spec validator
+/// reads files.
+pub fn parse_v3(text: &str) -> Result<Node, YamlError> {
+    parse_with(text, Dialect::V3)
+}
+
+/// Parses the first document of `text` in the given dialect.
+pub fn parse_with(text: &str, dialect: Dialect) -> Result<Node, YamlError> {
     // libyaml-safer 0.3 panics on a block scalar that ends the input without a line
     // break; a final line break changes nothing else, so we always supply one. Any
     // other panic in the parser becomes an error: no input may bring the server down.
@@ -63,7 +85,8 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
         owned = format!("{text}\n");
         &owned
     };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_events(text))).unwrap_or_else(
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_events(text, dialect)))
+        .unwrap_or_else(
         |_| {
             Err(YamlError::Syntax {
                 line: 0,
@@ -73,8 +96,11 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
     )
 }
 
-fn parse_events(text: &str) -> Result<Node, YamlError> {
-    let mut builder = Builder::default();
+fn parse_events(text: &str, dialect: Dialect) -> Result<Node, YamlError> {
+    let mut builder = Builder {
+        dialect,
+        ..Builder::default()
+    };
     let mut input = text.as_bytes();
     let mut parser = Parser::new();
     parser.set_input_string(&mut input);
@@ -129,6 +155,7 @@ struct Builder {
     root: Option<Node>,
     nodes: usize,
     error: Option<YamlError>,
+    dialect: Dialect,
 }
 
 impl Builder {
@@ -159,8 +186,18 @@ impl Builder {
             }) => match pending_key.take() {
                 None => *pending_key = Some(key_string(&node)),
                 Some(key) => {
-                    // yaml.v2 keeps the last of duplicate keys.
+                    // yaml.v2 keeps the last of duplicate keys; yaml.v3 refuses them.
                     if let Some(slot) = entries.iter_mut().find(|(k, _)| *k == key) {
+                        if self.dialect == Dialect::V3 {
+                            self.error = Some(YamlError::Syntax {
+                                line: node.line,
+                                message: format!(
+                                    "yaml: line {}: mapping key \"{key}\" already defined at line {}",
+                                    node.line, slot.1.line
+                                ),
+                            });
+                            return;
+                        }
                         slot.1 = node;
                     } else {
                         entries.push((key, node));
@@ -249,7 +286,7 @@ impl Builder {
                 ..
             } => {
                 let value = if style == ScalarStyle::Plain && tag.is_none() {
-                    resolve_plain(&value)
+                    resolve_plain(&value, self.dialect)
                 } else {
                     Value::String(value)
                 };
@@ -270,8 +307,22 @@ impl Builder {
     }
 }
 
-/// Resolves an unquoted scalar the way yaml.v2 (YAML 1.1) does.
-fn resolve_plain(text: &str) -> Value {
+/// Resolves an unquoted scalar the way yaml.v2 (YAML 1.1) or yaml.v3 does.
+fn resolve_plain(text: &str, dialect: Dialect) -> Value {
+    if dialect == Dialect::V3 {
+        match text {
+            "true" | "True" | "TRUE" => return Value::Bool(true),
+            "false" | "False" | "FALSE" => return Value::Bool(false),
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "n" | "N" | "no" | "No"
+            | "NO" | "off" | "Off" | "OFF" => return Value::String(text.to_string()),
+            _ => {}
+        }
+        if let Some(octal) = text.strip_prefix("0o") {
+            if let Ok(v) = i64::from_str_radix(octal, 8) {
+                return Value::Int(v);
+            }
+        }
+    }
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {

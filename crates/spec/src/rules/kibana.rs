@@ -1,0 +1,5 @@
+//! Semantic rules (placeholder until written).
+
+use super::Rule;
+
+pub const RULES: &[Rule] = &[];
