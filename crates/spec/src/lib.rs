@@ -96,7 +96,7 @@ pub fn validate_zip(path: &Path) -> Result<Report, OpenError> {
 /// Validates the package in `fs`. `root` is its folder on disk, if any (to follow
 /// `.link` files out of the package).
 pub fn validate_fs(fs: &dyn PackageFs, root: Option<PathBuf>, mode: Mode) -> Report {
-    let pkg = match load_basics(fs, root, mode) {
+    let pkg = match open_package(fs, root, mode) {
         Ok(pkg) => pkg,
         Err(problem) => {
             return Report {
@@ -138,8 +138,9 @@ fn text_of<'n>(manifest: &'n Node, key: &str) -> Option<&'n str> {
     }
 }
 
-/// Reads what selects the spec: type, version, format_version (§3 step 1).
-fn load_basics(fs: &dyn PackageFs, root: Option<PathBuf>, mode: Mode) -> Result<Package<'_>, Problem> {
+/// Reads what selects the spec: type, version, format_version (§3 step 1), giving
+/// the context every check runs with.
+pub fn open_package(fs: &dyn PackageFs, root: Option<PathBuf>, mode: Mode) -> Result<Package<'_>, Problem> {
     let manifest_path = "manifest.yml";
     if fs.stat(manifest_path).is_none_or(|e| e.is_dir) {
         let at = root

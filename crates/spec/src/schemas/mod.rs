@@ -60,6 +60,51 @@ pub enum FileSchema {
     DataStreamBenchmarkPipelineEvent,
 }
 
+impl FileSchema {
+    /// Every schema, for tools and tests that go through all of them.
+    pub const ALL: &'static [FileSchema] = &[
+        FileSchema::IntegrationManifest,
+        FileSchema::InputManifest,
+        FileSchema::ContentManifest,
+        FileSchema::Changelog,
+        FileSchema::Validation,
+        FileSchema::DataStreamManifest,
+        FileSchema::Fields,
+        FileSchema::IngestPipeline,
+        FileSchema::RoutingRules,
+        FileSchema::Lifecycle,
+        FileSchema::KibanaTags,
+        FileSchema::TransformManifest,
+        FileSchema::Transform,
+        FileSchema::EsqlView,
+        FileSchema::DevBuild,
+        FileSchema::DevDeployVariants,
+        FileSchema::DevDeployCustomAgent,
+        FileSchema::DevDeployTfEnv,
+        FileSchema::DevTestConfig,
+        FileSchema::InputDevTestConfig,
+        FileSchema::DevBenchmarkSystemScenario,
+        FileSchema::DevBenchmarkRallyScenario,
+        FileSchema::DataStreamTestConfig,
+        FileSchema::DataStreamTestSkip,
+        FileSchema::DataStreamTestSystemConfig,
+        FileSchema::DataStreamTestPolicyConfig,
+        FileSchema::DataStreamTestStaticConfig,
+        FileSchema::DataStreamTestPipelineCommonConfig,
+        FileSchema::DataStreamTestPipelineConfigJson,
+        FileSchema::DataStreamTestPipelineConfigRaw,
+        FileSchema::DataStreamTestPipelineEvent,
+        FileSchema::DataStreamTestPipelineExpected,
+        FileSchema::DataStreamBenchmarkPipelineConfig,
+        FileSchema::DataStreamBenchmarkPipelineEvent,
+    ];
+
+    /// The schema named like its variant (`"IntegrationManifest"`).
+    pub fn by_name(name: &str) -> Option<FileSchema> {
+        Self::ALL.iter().copied().find(|s| format!("{s:?}") == name)
+    }
+}
+
 /// The schema of `which` for a package at `format_version` `v`.
 pub fn schema_for(which: FileSchema, v: &Version) -> Schema {
     use FileSchema::*;
@@ -85,4 +130,20 @@ pub fn schema_for(which: FileSchema, v: &Version) -> Schema {
 /// `v < before`: the spec's `versions` patch with this `before` applies.
 pub fn before(v: &Version, before: &str) -> bool {
     Version::parse(before).is_ok_and(|b| *v < b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Building every schema for every known spec version compiles every pattern.
+    #[test]
+    fn every_schema_builds_for_every_version() {
+        for entry in crate::spec_version::KNOWN {
+            let v = Version::parse(entry).unwrap();
+            for which in FileSchema::ALL {
+                let _ = schema_for(*which, &v);
+            }
+        }
+    }
 }
