@@ -1,6 +1,7 @@
 //! `package-registry`: serves the Elastic Package Registry API (no subcommand, or
 //! `serve`), configured like the upstream server.
 
+mod build;
 mod config;
 mod serve;
 mod validate;
@@ -34,6 +35,14 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: validate::Format,
+    },
+    /// Build `{name}-{version}.zip` from a package folder (validated before and after).
+    Build {
+        /// The package folder.
+        path: std::path::PathBuf,
+        /// Where to write the zip.
+        #[arg(long, default_value = ".")]
+        output: std::path::PathBuf,
     },
 }
 
@@ -86,6 +95,9 @@ fn main() -> std::process::ExitCode {
     if let Some(Command::Validate { path, format }) = &cli.command {
         // A one-shot tool: no runtime, no logging setup, the verdict on stdout.
         return validate::run(path, *format);
+    }
+    if let Some(Command::Build { path, output }) = &cli.command {
+        return build::run(path, output);
     }
     init_logging(&cli.serve.log_level, &cli.serve.log_type);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

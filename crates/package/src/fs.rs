@@ -191,6 +191,8 @@ pub struct ZipFs {
     root: String,
     /// The distinct first path components in the archive, sorted.
     top_level: Vec<String>,
+    /// What the archive declares it expands to.
+    expansion: Expansion,
     entries: Vec<Entry>,
     /// For each entry, its index in the archive (`None` for folders).
     indexes: Vec<Option<usize>>,
@@ -247,8 +249,10 @@ impl ZipFs {
         top_level.dedup();
         let mut entries = Vec::new();
         let mut indexes = Vec::new();
+        let mut expansion = Expansion::default();
         for i in 0..archive.len() {
             let file = archive.by_index_raw(i).map_err(zip_err)?;
+            expansion.add(file.size(), file.compressed_size(), file.name());
             let Some(rel) = file.name().strip_prefix(root.as_str()) else {
                 continue;
             };
@@ -269,6 +273,7 @@ impl ZipFs {
             zip_path: zip_path.to_path_buf(),
             root,
             top_level,
+            expansion,
             entries,
             indexes,
             archive: Mutex::new(archive),
@@ -277,6 +282,12 @@ impl ZipFs {
 
     pub fn zip_path(&self) -> &Path {
         &self.zip_path
+    }
+
+    /// What the archive's headers declare about its expanded size, to refuse zip bombs
+    /// before reading anything.
+    pub fn expansion(&self) -> &Expansion {
+        &self.expansion
     }
 
     /// The distinct first path components of the archive's entries (a built package
@@ -288,6 +299,26 @@ impl ZipFs {
     /// The root folder name inside the archive, without the trailing `/`.
     pub fn root_dir(&self) -> &str {
         self.root.trim_end_matches('/')
+    }
+}
+
+/// The declared sizes of an archive's entries. Reads never go past an entry's declared
+/// size (see `ZipFs::read`), so these bound the memory and time a zip can cost.
+#[derive(Debug, Clone, Default)]
+pub struct Expansion {
+    /// The sum of the declared uncompressed sizes.
+    pub total: u64,
+    /// The entry with the highest uncompressed/compressed ratio, with that ratio.
+    pub worst: Option<(String, u64)>,
+}
+
+impl Expansion {
+    fn add(&mut self, size: u64, compressed: u64, name: &str) {
+        self.total = self.total.saturating_add(size);
+        let ratio = size / compressed.max(1);
+        if self.worst.as_ref().is_none_or(|(_, r)| ratio > *r) {
+            self.worst = Some((name.to_string(), ratio));
+        }
     }
 }
 

@@ -18,6 +18,11 @@ use libyaml_safer::{EventData, Parser, ScalarStyle};
 /// How many nodes one document may expand to, aliases included.
 const MAX_NODES: usize = 1_000_000;
 
+/// How deeply collections may nest. Every walk over a tree is recursive, so a
+/// document of 100,000 nested `[` must be refused before it is built; real files nest
+/// a few dozen levels at most.
+const MAX_DEPTH: usize = 1000;
+
 /// A YAML value with the line (1-based) where it starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -47,6 +52,8 @@ pub enum YamlError {
     Syntax { line: usize, message: String },
     #[error("yaml: document expands to more than {MAX_NODES} nodes (alias bomb?)")]
     TooLarge,
+    #[error("yaml: line {line}: collections nested more than {MAX_DEPTH} levels deep")]
+    TooDeep { line: usize },
     #[error("yaml: line {line}: unknown anchor")]
     UnknownAnchor { line: usize },
 }
@@ -86,14 +93,12 @@ pub fn parse_with(text: &str, dialect: Dialect) -> Result<Node, YamlError> {
         &owned
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_events(text, dialect)))
-        .unwrap_or_else(
-        |_| {
+        .unwrap_or_else(|_| {
             Err(YamlError::Syntax {
                 line: 0,
                 message: "the YAML parser failed on this document".into(),
             })
-        },
-    )
+        })
 }
 
 fn parse_events(text: &str, dialect: Dialect) -> Result<Node, YamlError> {
@@ -228,6 +233,14 @@ fn key_string(node: &Node) -> String {
 impl Builder {
     fn on_event(&mut self, event: EventData, line: usize) {
         if self.error.is_some() {
+            return;
+        }
+        if matches!(
+            event,
+            EventData::SequenceStart { .. } | EventData::MappingStart { .. }
+        ) && self.stack.len() >= MAX_DEPTH
+        {
+            self.error = Some(YamlError::TooDeep { line });
             return;
         }
         match event {
@@ -577,6 +590,23 @@ mod tests {
             prev = c;
         }
         assert_eq!(parse(&doc), Err(YamlError::TooLarge));
+    }
+
+    #[test]
+    fn refuses_deep_nesting() {
+        let doc = "[".repeat(100_000);
+        assert!(matches!(parse(&doc), Err(YamlError::TooDeep { .. })));
+        let ok = format!("{}{}", "[".repeat(50), "]".repeat(50));
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn v3_dialect_reads_yes_as_text_and_refuses_duplicate_keys() {
+        assert_eq!(parse_v3("yes").unwrap().value, Value::String("yes".into()));
+        assert_eq!(parse_v3("true").unwrap().value, Value::Bool(true));
+        assert_eq!(parse_v3("0o17").unwrap().value, Value::Int(15));
+        assert!(parse_v3("a: 1\na: 2\n").is_err());
+        assert!(parse("a: 1\na: 2\n").is_ok());
     }
 
     #[test]

@@ -30,7 +30,12 @@ pub fn read_for_schema(pkg: &Package<'_>, path: &str, bytes: &[u8]) -> Result<No
 }
 
 /// Validates the file at `path` (whose content is `bytes`) against `which`.
-pub fn check_schema(pkg: &Package<'_>, path: &str, bytes: &[u8], which: FileSchema) -> Vec<Problem> {
+pub fn check_schema(
+    pkg: &Package<'_>,
+    path: &str,
+    bytes: &[u8],
+    which: FileSchema,
+) -> Vec<Problem> {
     let doc = match read_for_schema(pkg, path, bytes) {
         Ok(doc) => doc,
         Err(p) => return vec![p],
@@ -47,7 +52,9 @@ pub fn check_schema(pkg: &Package<'_>, path: &str, bytes: &[u8], which: FileSche
 }
 
 fn parent(path: &str) -> String {
-    path.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default()
+    path.rsplit_once('/')
+        .map(|(d, _)| d.to_string())
+        .unwrap_or_default()
 }
 
 /// The formats package-spec registers: paths that must exist in the package.
@@ -74,7 +81,11 @@ impl FormatChecker for PackageFormats<'_, '_> {
                 })
             }
             "data-stream-name" => {
-                let target = normalize(&std::path::Path::new(&self.dir).join("data_stream").join(value));
+                let target = normalize(
+                    &std::path::Path::new(&self.dir)
+                        .join("data_stream")
+                        .join(value),
+                );
                 let ok = self.pkg.fs.stat(&target).is_some_and(|e| e.is_dir);
                 (!ok).then(|| "data stream doesn't exist".to_string())
             }

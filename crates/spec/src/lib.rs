@@ -19,6 +19,7 @@ use epr_package::fs::{DirFs, FsError, PackageFs, ZipFs};
 use epr_package::version::Version;
 use epr_package::yaml::{Node, Value};
 
+pub mod build;
 pub mod files;
 pub mod package;
 pub mod problem;
@@ -79,6 +80,12 @@ pub fn validate_zip(path: &Path) -> Result<Report, OpenError> {
             warnings: Vec::new(),
         });
     };
+    if let Some(problem) = zip_bomb(&fs) {
+        return Ok(Report {
+            problems: vec![problem],
+            warnings: Vec::new(),
+        });
+    }
     let top = fs.top_level_names();
     let mut report = validate_fs(&fs, None, Mode::Build);
     if top.len() != 1 {
@@ -91,6 +98,32 @@ pub fn validate_zip(path: &Path) -> Result<Report, OpenError> {
         );
     }
     Ok(report)
+}
+
+/// The most a package may hold, uncompressed (the largest `totalSizeLimit` of the
+/// spec, integration packages').
+pub const MAX_PACKAGE_SIZE: u64 = 250 * 1024 * 1024;
+
+/// Deflate cannot compress better than about 1032:1; a higher declared ratio is a lie
+/// or a method we do not read.
+const MAX_COMPRESSION_RATIO: u64 = 1100;
+
+/// Refuses, from the headers alone, a zip that would expand beyond what a package may
+/// hold, so that a zip bomb costs neither memory nor time.
+fn zip_bomb(fs: &ZipFs) -> Option<Problem> {
+    let expansion = fs.expansion();
+    if expansion.total > MAX_PACKAGE_SIZE {
+        return Some(Problem::package(format!(
+            "the zip expands to {} bytes, more than the {} bytes a package may hold (zip bomb?)",
+            expansion.total, MAX_PACKAGE_SIZE
+        )));
+    }
+    match &expansion.worst {
+        Some((name, ratio)) if *ratio > MAX_COMPRESSION_RATIO => Some(Problem::package(format!(
+            "zip entry {name} declares a compression ratio of {ratio}:1, more than deflate can produce (zip bomb?)"
+        ))),
+        _ => None,
+    }
 }
 
 /// Validates the package in `fs`. `root` is its folder on disk, if any (to follow
@@ -140,14 +173,20 @@ fn text_of<'n>(manifest: &'n Node, key: &str) -> Option<&'n str> {
 
 /// Reads what selects the spec: type, version, format_version (§3 step 1), giving
 /// the context every check runs with.
-pub fn open_package(fs: &dyn PackageFs, root: Option<PathBuf>, mode: Mode) -> Result<Package<'_>, Problem> {
+pub fn open_package(
+    fs: &dyn PackageFs,
+    root: Option<PathBuf>,
+    mode: Mode,
+) -> Result<Package<'_>, Problem> {
     let manifest_path = "manifest.yml";
     if fs.stat(manifest_path).is_none_or(|e| e.is_dir) {
         let at = root
             .as_ref()
             .map(|r| r.join(manifest_path).display().to_string())
             .unwrap_or_else(|| manifest_path.to_string());
-        return Err(Problem::package(format!("no package manifest file found at {at}")));
+        return Err(Problem::package(format!(
+            "no package manifest file found at {at}"
+        )));
     }
     let text = fs
         .read(manifest_path)
@@ -179,7 +218,12 @@ pub fn open_package(fs: &dyn PackageFs, root: Option<PathBuf>, mode: Mode) -> Re
         }
     };
     let version = text_of(&manifest, "version")
-        .ok_or_else(|| Problem::file(manifest_path, "package version undefined in the package manifest file"))?
+        .ok_or_else(|| {
+            Problem::file(
+                manifest_path,
+                "package version undefined in the package manifest file",
+            )
+        })?
         .to_string();
     let spec_version = spec_version::lookup(&format_version).ok_or_else(|| {
         Problem::file(

@@ -66,8 +66,7 @@ impl Package<'_> {
 
     /// The package version is GA: no prerelease and at least 1.0.0.
     pub fn is_ga(&self) -> bool {
-        Version::parse(&self.version)
-            .is_ok_and(|v| v.prerelease().is_empty() && v.major() >= 1)
+        Version::parse(&self.version).is_ok_and(|v| v.prerelease().is_empty() && v.major() >= 1)
     }
 
     /// All files and folders, paths relative to the package root.
@@ -94,7 +93,11 @@ impl Package<'_> {
     pub fn data_streams(&self) -> Vec<String> {
         self.list_dir("data_stream")
             .into_iter()
-            .filter(|n| self.fs.stat(&format!("data_stream/{n}")).is_some_and(|e| e.is_dir))
+            .filter(|n| {
+                self.fs
+                    .stat(&format!("data_stream/{n}"))
+                    .is_some_and(|e| e.is_dir)
+            })
             .collect()
     }
 
@@ -120,9 +123,8 @@ impl Package<'_> {
     /// `path` parsed as JSON.
     pub fn read_json(&self, path: &str) -> Result<serde_json::Value, Problem> {
         let bytes = self.read(path)?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Problem::at(path, e.line(), format!("invalid JSON: {e}"))
-        })
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Problem::at(path, e.line(), format!("invalid JSON: {e}")))
     }
 
     /// The bytes of `path`, or, when only `path.link` exists, of the file it links to
@@ -157,13 +159,19 @@ impl Package<'_> {
             return self.read(target);
         }
         let Some(root) = &self.root else {
-            return Err(Problem::file(link, format!("linked file {target} is outside the package")));
+            return Err(Problem::file(
+                link,
+                format!("linked file {target} is outside the package"),
+            ));
         };
         let full = root.join(target);
         let meta = std::fs::metadata(&full)
             .map_err(|e| Problem::file(link, format!("linked file {target} not found: {e}")))?;
         if meta.len() > epr_package::fs::MAX_FILE_SIZE {
-            return Err(Problem::file(link, format!("linked file {target} is too large")));
+            return Err(Problem::file(
+                link,
+                format!("linked file {target} is too large"),
+            ));
         }
         std::fs::read(&full)
             .map_err(|e| Problem::file(link, format!("could not read linked file {target}: {e}")))

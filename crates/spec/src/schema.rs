@@ -117,6 +117,9 @@ impl FormatChecker for NoFormats {
 /// message package-spec rewrites). Returns the messages for this node.
 pub type CustomCheck = Arc<dyn Fn(&Node) -> Vec<String> + Send + Sync>;
 
+/// `if` / `then` / `else`.
+type Conditional = (Schema, Option<Schema>, Option<Schema>);
+
 #[derive(Clone, Default)]
 enum Additional {
     #[default]
@@ -154,7 +157,7 @@ pub struct Schema {
     any_of: Vec<Schema>,
     one_of: Vec<Schema>,
     not: Option<Box<Schema>>,
-    if_then_else: Option<Box<(Schema, Option<Schema>, Option<Schema>)>>,
+    if_then_else: Option<Box<Conditional>>,
     /// `$ref: "#"`: the root schema of the document being validated.
     root_ref: bool,
     /// The boolean schema `false`.
@@ -413,7 +416,10 @@ impl Schema {
         }
     }
     /// A check in code, run when the value has the right type.
-    pub fn custom(mut self, check: impl Fn(&Node) -> Vec<String> + Send + Sync + 'static) -> Schema {
+    pub fn custom(
+        mut self,
+        check: impl Fn(&Node) -> Vec<String> + Send + Sync + 'static,
+    ) -> Schema {
         self.custom.push(Arc::new(check));
         self
     }
@@ -560,12 +566,22 @@ impl Validator<'_> {
             _ => {
                 if let (Some(n), Some(min)) = (as_number(value), s.minimum) {
                     if n < min {
-                        self.error(path, node, format!("Must be greater than or equal to {}", fmt_num(min)), out);
+                        self.error(
+                            path,
+                            node,
+                            format!("Must be greater than or equal to {}", fmt_num(min)),
+                            out,
+                        );
                     }
                 }
                 if let (Some(n), Some(max)) = (as_number(value), s.maximum) {
                     if n > max {
-                        self.error(path, node, format!("Must be less than or equal to {}", fmt_num(max)), out);
+                        self.error(
+                            path,
+                            node,
+                            format!("Must be less than or equal to {}", fmt_num(max)),
+                            out,
+                        );
                     }
                 }
             }
@@ -583,7 +599,13 @@ impl Validator<'_> {
         errors
     }
 
-    fn check_combinators(&self, s: &Schema, node: &Node, path: &mut Vec<String>, out: &mut Vec<SchemaError>) {
+    fn check_combinators(
+        &self,
+        s: &Schema,
+        node: &Node,
+        path: &mut Vec<String>,
+        out: &mut Vec<SchemaError>,
+    ) {
         if !s.any_of.is_empty() {
             let mut best: Option<Vec<SchemaError>> = None;
             for branch in &s.any_of {
@@ -601,8 +623,11 @@ impl Validator<'_> {
             }
         }
         if !s.one_of.is_empty() {
-            let results: Vec<Vec<SchemaError>> =
-                s.one_of.iter().map(|b| self.branch(b, node, path)).collect();
+            let results: Vec<Vec<SchemaError>> = s
+                .one_of
+                .iter()
+                .map(|b| self.branch(b, node, path))
+                .collect();
             let valid = results.iter().filter(|e| e.is_empty()).count();
             if valid == 0 {
                 if let Some(best) = results.into_iter().min_by_key(|e| e.len()) {
@@ -611,7 +636,12 @@ impl Validator<'_> {
             } else if valid > 1 {
                 // gojsonschema's only text here is the summary package-spec drops; say it
                 // plainly so that the verdict is never silently "valid".
-                self.error(path, node, "Must validate one and only one schema (oneOf)".into(), out);
+                self.error(
+                    path,
+                    node,
+                    "Must validate one and only one schema (oneOf)".into(),
+                    out,
+                );
             }
         }
         for branch in &s.all_of {
@@ -638,7 +668,12 @@ impl Validator<'_> {
     fn check_common(&self, s: &Schema, node: &Node, path: &[String], out: &mut Vec<SchemaError>) {
         if let Some(c) = &s.const_value {
             if !c.matches(&node.value) {
-                self.error(path, node, format!("{} does not match: {c}", field_name(path)), out);
+                self.error(
+                    path,
+                    node,
+                    format!("{} does not match: {c}", field_name(path)),
+                    out,
+                );
             }
         }
         if let Some(values) = &s.enum_values {
@@ -658,21 +693,43 @@ impl Validator<'_> {
         }
     }
 
-    fn check_string(&self, s: &Schema, node: &Node, text: &str, path: &[String], out: &mut Vec<SchemaError>) {
+    fn check_string(
+        &self,
+        s: &Schema,
+        node: &Node,
+        text: &str,
+        path: &[String],
+        out: &mut Vec<SchemaError>,
+    ) {
         let chars = text.chars().count();
         if let Some(min) = s.min_length {
             if chars < min {
-                self.error(path, node, format!("String length must be greater than or equal to {min}"), out);
+                self.error(
+                    path,
+                    node,
+                    format!("String length must be greater than or equal to {min}"),
+                    out,
+                );
             }
         }
         if let Some(max) = s.max_length {
             if chars > max {
-                self.error(path, node, format!("String length must be less than or equal to {max}"), out);
+                self.error(
+                    path,
+                    node,
+                    format!("String length must be less than or equal to {max}"),
+                    out,
+                );
             }
         }
         if let Some(re) = &s.pattern {
             if !re.is_match(text) {
-                self.error(path, node, format!("Does not match pattern '{}'", re.as_str()), out);
+                self.error(
+                    path,
+                    node,
+                    format!("Does not match pattern '{}'", re.as_str()),
+                    out,
+                );
             }
         }
         if let Some(format) = s.format {
@@ -682,15 +739,32 @@ impl Validator<'_> {
         }
     }
 
-    fn check_array(&self, s: &Schema, node: &Node, items: &[Node], path: &mut Vec<String>, out: &mut Vec<SchemaError>) {
+    fn check_array(
+        &self,
+        s: &Schema,
+        node: &Node,
+        items: &[Node],
+        path: &mut Vec<String>,
+        out: &mut Vec<SchemaError>,
+    ) {
         if let Some(min) = s.min_items {
             if items.len() < min {
-                self.error(path, node, format!("Array must have at least {min} items"), out);
+                self.error(
+                    path,
+                    node,
+                    format!("Array must have at least {min} items"),
+                    out,
+                );
             }
         }
         if let Some(max) = s.max_items {
             if items.len() > max {
-                self.error(path, node, format!("Array must have at most {max} items"), out);
+                self.error(
+                    path,
+                    node,
+                    format!("Array must have at most {max} items"),
+                    out,
+                );
             }
         }
         if s.unique_items {
@@ -698,14 +772,22 @@ impl Validator<'_> {
             'outer: for j in 1..texts.len() {
                 for i in 0..j {
                     if texts[i] == texts[j] {
-                        self.error(path, node, format!("array items[{i},{j}] must be unique"), out);
+                        self.error(
+                            path,
+                            node,
+                            format!("array items[{i},{j}] must be unique"),
+                            out,
+                        );
                         break 'outer;
                     }
                 }
             }
         }
         if let Some(contains) = &s.contains {
-            if !items.iter().any(|item| self.branch(contains, item, path).is_empty()) {
+            if !items
+                .iter()
+                .any(|item| self.branch(contains, item, path).is_empty())
+            {
                 // package-spec drops gojsonschema's summary ("At least one of the items
                 // must match"); only leaf errors of items would remain, and there are none.
             }
@@ -729,12 +811,22 @@ impl Validator<'_> {
     ) {
         if let Some(min) = s.min_properties {
             if entries.len() < min {
-                self.error(path, node, format!("Must have at least {min} properties"), out);
+                self.error(
+                    path,
+                    node,
+                    format!("Must have at least {min} properties"),
+                    out,
+                );
             }
         }
         if let Some(max) = s.max_properties {
             if entries.len() > max {
-                self.error(path, node, format!("Must have at most {max} properties"), out);
+                self.error(
+                    path,
+                    node,
+                    format!("Must have at most {max} properties"),
+                    out,
+                );
             }
         }
         for name in &s.required {
@@ -769,7 +861,12 @@ impl Validator<'_> {
                 match &s.additional {
                     Additional::Allow => {}
                     Additional::Deny => {
-                        self.error(path, node, format!("Additional property {key} is not allowed"), out);
+                        self.error(
+                            path,
+                            node,
+                            format!("Additional property {key} is not allowed"),
+                            out,
+                        );
                     }
                     Additional::Schema(extra) => {
                         path.push(key.clone());
@@ -834,11 +931,17 @@ mod tests {
             .closed()
             .required(&["name", "owner"])
             .prop("name", string().pattern("^[a-z]+$"))
-            .prop("owner", object().prop("type", string_enum(&["elastic", "partner"])))
+            .prop(
+                "owner",
+                object().prop("type", string_enum(&["elastic", "partner"])),
+            )
             .prop("tags", array(string()).min_items(1).unique())
             .prop("description", string());
         assert_eq!(
-            errors(&s, "name: Bad\nowner:\n  type: x\ntags: [a, a]\ndescription: null\nextra: 1\n"),
+            errors(
+                &s,
+                "name: Bad\nowner:\n  type: x\ntags: [a, a]\ndescription: null\nextra: 1\n"
+            ),
             vec![
                 "field name: Does not match pattern '^[a-z]+$'",
                 "field owner.type: owner.type must be one of the following: \"elastic\", \"partner\"",
@@ -847,11 +950,14 @@ mod tests {
                 "field (root): Additional property extra is not allowed",
             ]
         );
-        assert_eq!(errors(&s, "tags: []\n"), vec![
-            "field (root): name is required",
-            "field (root): owner is required",
-            "field tags: Array must have at least 1 items",
-        ]);
+        assert_eq!(
+            errors(&s, "tags: []\n"),
+            vec![
+                "field (root): name is required",
+                "field (root): owner is required",
+                "field tags: Array must have at least 1 items",
+            ]
+        );
     }
 
     #[test]
@@ -866,19 +972,33 @@ mod tests {
         assert_eq!(errors(&s, "v: {}\n"), vec!["field v: a is required"]);
         assert!(errors(&s, "v: {a: 1}\n").is_empty());
         let forbid = object().prop("x", forbidden());
-        assert_eq!(errors(&forbid, "x: 1\n"), vec!["field x: Must not be present"]);
+        assert_eq!(
+            errors(&forbid, "x: 1\n"),
+            vec!["field x: Must not be present"]
+        );
         let cond = object().when(
-            object().prop("type", any().constant("select")).required(&["type"]),
+            object()
+                .prop("type", any().constant("select"))
+                .required(&["type"]),
             Some(object().required(&["options"])),
             Some(object().prop("options", forbidden())),
         );
-        assert_eq!(errors(&cond, "type: select\n"), vec!["field (root): options is required"]);
-        assert_eq!(errors(&cond, "type: text\noptions: []\n"), vec!["field options: Must not be present"]);
+        assert_eq!(
+            errors(&cond, "type: select\n"),
+            vec!["field (root): options is required"]
+        );
+        assert_eq!(
+            errors(&cond, "type: text\noptions: []\n"),
+            vec!["field options: Must not be present"]
+        );
     }
 
     #[test]
     fn recursion_through_root_ref() {
         let s = array(object().required(&["name"]).prop("fields", root_ref()));
-        assert_eq!(errors(&s, "- name: a\n  fields:\n    - type: x\n"), vec!["field 0.fields.0: name is required"]);
+        assert_eq!(
+            errors(&s, "- name: a\n  fields:\n    - type: x\n"),
+            vec!["field 0.fields.0: name is required"]
+        );
     }
 }
