@@ -59,6 +59,17 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
+/// GET `path` and return the body bytes when the status is 200.
+fn http_download(port: u16, path: &str) -> Option<Vec<u8>> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    let end = out.windows(4).position(|w| w == b"\r\n\r\n")?;
+    out.starts_with(b"HTTP/1.1 200").then(|| out[end + 4..].to_vec())
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -248,13 +259,17 @@ fn the_watcher_picks_up_new_and_removed_packages() {
     );
 }
 
+fn source_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/source/hello_logs")
+        .canonicalize()
+        .unwrap()
+}
+
 #[test]
 fn validate_reports_a_verdict_and_exit_status() {
     let ok = bin()
-        .args([
-            "validate",
-            examples().join("nginx_logs/1.0.0").to_str().unwrap(),
-        ])
+        .args(["validate", source_fixture().to_str().unwrap()])
         .output()
         .unwrap();
     assert_eq!(
@@ -269,7 +284,7 @@ fn validate_reports_a_verdict_and_exit_status() {
     let dir = tmp.path().join("broken/1.0.0");
     std::fs::write(
         dir.join("manifest.yml"),
-        "format_version: 3.0.0\nname: broken\nversion: 1.0.x\ntitle: T\n",
+        "format_version: 3.0.0\nname: broken\nversion: 1.0.0\ntitle: T\ntype: integration\nowner:\n  github: a\n",
     )
     .unwrap();
     let bad = bin()
@@ -280,8 +295,8 @@ fn validate_reports_a_verdict_and_exit_status() {
     let out = String::from_utf8_lossy(&bad.stdout);
     assert!(
         out.contains("\"valid\": false")
-            && out.contains("invalid package version `1.0.x`")
-            && out.contains("no description set"),
+            && out.contains("\"file\": \"manifest.yml\"")
+            && out.contains("description is required"),
         "{out}"
     );
 
@@ -290,4 +305,66 @@ fn validate_reports_a_verdict_and_exit_status() {
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
+}
+
+/// `build` twice gives the same bytes; the zip is a valid built package without the
+/// development files; the registry serves it.
+#[test]
+fn build_then_validate_then_serve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let built = |dir: &Path| {
+        let o = bin()
+            .args(["build", source_fixture().to_str().unwrap(), "--output"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read(dir.join("hello_logs-1.0.0.zip")).unwrap()
+    };
+    let first = built(&out);
+    let second = built(&tmp.path().join("again"));
+    assert_eq!(first, second, "the same folder must give the same bytes");
+    let zip_path = out.join("hello_logs-1.0.0.zip");
+
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let names: Vec<String> = (0..archive.len())
+        .map(|i| archive.by_index(i).unwrap().name().to_string())
+        .collect();
+    assert!(names.iter().all(|n| n.starts_with("hello_logs-1.0.0/")), "{names:?}");
+    assert!(names.iter().any(|n| n == "hello_logs-1.0.0/data_stream/log/fields/base-fields.yml"));
+    assert!(!names.iter().any(|n| n.contains("_dev")), "{names:?}");
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "entries are in path order");
+
+    let v = bin().arg("validate").arg(&zip_path).output().unwrap();
+    assert_eq!(v.status.code(), Some(0), "{}", String::from_utf8_lossy(&v.stdout));
+
+    let config = write_config(tmp.path(), &[&out]);
+    let port = free_port();
+    let _server = start(&config, port, &[]);
+    let (status, body) = http_get(port, "/package/hello_logs/1.0.0/").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"name\": \"hello_logs\""), "{body}");
+    let downloaded = http_download(port, "/epr/hello_logs/hello_logs-1.0.0.zip");
+    assert_eq!(downloaded.as_deref(), Some(first.as_slice()), "the served zip is the built one");
+}
+
+#[test]
+fn build_refuses_an_invalid_package() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_package(tmp.path(), "broken", "1.0.0");
+    let out = tmp.path().join("out");
+    let o = bin()
+        .arg("build")
+        .arg(tmp.path().join("broken/1.0.0"))
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("nothing was built") && err.contains("manifest.yml"), "{err}");
+    assert!(!out.join("broken-1.0.0.zip").exists());
 }
