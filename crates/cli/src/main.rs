@@ -28,10 +28,12 @@ struct Cli {
 enum Command {
     /// Serve the API (the same as no subcommand).
     Serve,
-    /// Check a package folder or zip; exit 0 valid, 1 invalid, 2 unreadable.
+    /// Check package folders or zips against the package spec; exit 0 all valid, 1 one
+    /// is invalid, 2 one could not be read.
     Validate {
-        /// The package folder or zip.
-        path: std::path::PathBuf,
+        /// The package folders or zips (a folder is a source package, a zip a built one).
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: validate::Format,
@@ -92,9 +94,9 @@ fn main() -> std::process::ExitCode {
         );
         return std::process::ExitCode::SUCCESS;
     }
-    if let Some(Command::Validate { path, format }) = &cli.command {
+    if let Some(Command::Validate { paths, format }) = &cli.command {
         // A one-shot tool: no runtime, no logging setup, the verdict on stdout.
-        return validate::run(path, *format);
+        return validate::run(paths, *format);
     }
     if let Some(Command::Build { path, output }) = &cli.command {
         return build::run(path, output);
