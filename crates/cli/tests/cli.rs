@@ -63,11 +63,16 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
 fn http_download(port: u16, path: &str) -> Option<Vec<u8>> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut out = Vec::new();
     s.read_to_end(&mut out).ok()?;
     let end = out.windows(4).position(|w| w == b"\r\n\r\n")?;
-    out.starts_with(b"HTTP/1.1 200").then(|| out[end + 4..].to_vec())
+    out.starts_with(b"HTTP/1.1 200")
+        .then(|| out[end + 4..].to_vec())
 }
 
 fn free_port() -> u16 {
@@ -319,7 +324,12 @@ fn build_then_validate_then_serve() {
             .arg(dir)
             .output()
             .unwrap();
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         std::fs::read(dir.join("hello_logs-1.0.0.zip")).unwrap()
     };
     let first = built(&out);
@@ -331,15 +341,27 @@ fn build_then_validate_then_serve() {
     let names: Vec<String> = (0..archive.len())
         .map(|i| archive.by_index(i).unwrap().name().to_string())
         .collect();
-    assert!(names.iter().all(|n| n.starts_with("hello_logs-1.0.0/")), "{names:?}");
-    assert!(names.iter().any(|n| n == "hello_logs-1.0.0/data_stream/log/fields/base-fields.yml"));
+    assert!(
+        names.iter().all(|n| n.starts_with("hello_logs-1.0.0/")),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n == "hello_logs-1.0.0/data_stream/log/fields/base-fields.yml")
+    );
     assert!(!names.iter().any(|n| n.contains("_dev")), "{names:?}");
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted, "entries are in path order");
 
     let v = bin().arg("validate").arg(&zip_path).output().unwrap();
-    assert_eq!(v.status.code(), Some(0), "{}", String::from_utf8_lossy(&v.stdout));
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
 
     let config = write_config(tmp.path(), &[&out]);
     let port = free_port();
@@ -348,7 +370,11 @@ fn build_then_validate_then_serve() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"name\": \"hello_logs\""), "{body}");
     let downloaded = http_download(port, "/epr/hello_logs/hello_logs-1.0.0.zip");
-    assert_eq!(downloaded.as_deref(), Some(first.as_slice()), "the served zip is the built one");
+    assert_eq!(
+        downloaded.as_deref(),
+        Some(first.as_slice()),
+        "the served zip is the built one"
+    );
 }
 
 #[test]
@@ -365,6 +391,9 @@ fn build_refuses_an_invalid_package() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("nothing was built") && err.contains("manifest.yml"), "{err}");
+    assert!(
+        err.contains("nothing was built") && err.contains("manifest.yml"),
+        "{err}"
+    );
     assert!(!out.join("broken-1.0.0.zip").exists());
 }

@@ -550,7 +550,12 @@ impl Validator<'_> {
                 node,
                 format!(
                     "Invalid type. Expected: {}, given: {}",
-                    expected.join("/"),
+                    // gojsonschema prints several types as a list: `[null,object]`.
+                    if expected.len() == 1 {
+                        expected[0].to_string()
+                    } else {
+                        format!("[{}]", expected.join(","))
+                    },
                     given_type(value)
                 ),
                 out,
