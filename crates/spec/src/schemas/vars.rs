@@ -738,7 +738,7 @@ mod tests {
         assert_eq!(
             errors(&s, "default: {a: 1}\n"),
             vec![
-                "field default: Invalid type. Expected: string/integer/boolean/null, given: object"
+                "field default: Invalid type. Expected: [string,integer,boolean,null], given: object"
             ]
         );
     }
