@@ -6,6 +6,9 @@
 //! `package-spec/spec/**/*.spec.yml`; the structure pass (`crate::structure`) says
 //! which file gets which schema.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use epr_package::version::Version;
 
 use crate::schema::Schema;
@@ -21,7 +24,7 @@ pub mod transform;
 pub mod vars;
 
 /// The schema files of package-spec, by what they describe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FileSchema {
     IntegrationManifest,
     InputManifest,
@@ -105,8 +108,26 @@ impl FileSchema {
     }
 }
 
-/// The schema of `which` for a package at `format_version` `v`.
-pub fn schema_for(which: FileSchema, v: &Version) -> Schema {
+/// The schema of `which` for a package at `format_version` `v`, built once per
+/// process and version (building compiles dozens of patterns; a package has many
+/// files of the same kind, and a batch many packages of the same version).
+pub fn schema_for(which: FileSchema, v: &Version) -> Arc<Schema> {
+    static CACHE: OnceLock<Mutex<HashMap<(FileSchema, String), Arc<Schema>>>> = OnceLock::new();
+    let key = (which, v.to_string());
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(s) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Arc::clone(s);
+    }
+    let built = Arc::new(build_schema(which, v));
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, Arc::clone(&built));
+    built
+}
+
+/// Builds the schema of `which` for `format_version` `v`.
+pub fn build_schema(which: FileSchema, v: &Version) -> Schema {
     use FileSchema::*;
     match which {
         IntegrationManifest => manifest::integration(v),
@@ -142,7 +163,7 @@ mod tests {
         for entry in crate::spec_version::KNOWN {
             let v = Version::parse(entry).unwrap();
             for which in FileSchema::ALL {
-                let _ = schema_for(*which, &v);
+                let _ = build_schema(*which, &v);
             }
         }
     }
