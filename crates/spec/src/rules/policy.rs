@@ -1,5 +1,308 @@
-//! Semantic rules (placeholder until written).
+//! Semantic rules about the package manifest, its policy templates, inputs, streams
+//! and variables (spec/package-format.md §6, rules 3, 4, 14, 22–24, 26–32, 39–43
+//! and 46), ported from package-spec's `code/go/internal/validator/semantic`.
+//!
+//! Each rule reads the manifests the way the Go rule decodes them into typed structs
+//! with yaml.v3: a missing or mistyped value reads as the zero value (empty string,
+//! `false`, no items). Mistyped values are the schema pass's business, so the rules
+//! never report them and never fail on them. Messages are the Go messages after their
+//! `file "<path>" is invalid: ` prefix; the file goes into [`Problem::file`].
+
+use epr_package::yaml::{self, Node, Value};
 
 use super::Rule;
+use crate::package::{Kind, Mode, Package};
 
-pub const RULES: &[Rule] = &[];
+#[path = "policy_duration.rs"]
+mod duration;
+#[path = "policy_requires.rs"]
+mod requires;
+#[path = "policy_templates.rs"]
+mod templates;
+#[path = "policy_vars.rs"]
+mod vars;
+#[path = "policy_versions.rs"]
+mod versions;
+
+#[cfg(test)]
+#[path = "policy_tests.rs"]
+mod tests;
+
+/// The manifest and policy rules, in the order package-spec runs them.
+pub const RULES: &[Rule] = &[
+    Rule {
+        name: "ValidatePrerelease",
+        kinds: &[],
+        since: None,
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: versions::prerelease,
+    },
+    Rule {
+        name: "ValidateMinimumKibanaVersion",
+        kinds: &[],
+        since: None,
+        until: None,
+        modes: &[],
+        warning_before_3: true,
+        check: versions::minimum_kibana_version,
+    },
+    Rule {
+        name: "ValidateProfilesNonGA",
+        kinds: &[Kind::Integration],
+        since: None,
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: versions::profiles_non_ga,
+    },
+    Rule {
+        name: "ValidateRequiredVarGroups",
+        kinds: &[],
+        since: None,
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: vars::required_var_groups,
+    },
+    Rule {
+        name: "ValidateVarGroups",
+        kinds: &[],
+        since: Some("3.6.0"),
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: vars::var_groups,
+    },
+    Rule {
+        name: "ValidateSections",
+        kinds: &[],
+        since: None,
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: vars::sections,
+    },
+    Rule {
+        name: "ValidateDeploymentModes",
+        kinds: &[Kind::Integration],
+        since: None,
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: templates::deployment_modes,
+    },
+    Rule {
+        name: "ValidateDurationVariables",
+        kinds: &[],
+        since: Some("3.5.0"),
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: vars::duration_variables,
+    },
+    Rule {
+        name: "ValidateInputPackagesPolicyTemplates",
+        kinds: &[Kind::Input],
+        since: None,
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: templates::input_package_policy_templates,
+    },
+    Rule {
+        name: "ValidateInputDynamicSignalTypes",
+        kinds: &[],
+        since: Some("3.6.0"),
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: templates::dynamic_signal_types,
+    },
+    Rule {
+        name: "ValidateFleetReservedVars",
+        kinds: &[Kind::Integration, Kind::Input],
+        since: Some("3.6.1"),
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: vars::fleet_reserved_vars,
+    },
+    Rule {
+        name: "ValidateMinimumAgentVersion",
+        kinds: &[],
+        since: None,
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: versions::minimum_agent_version,
+    },
+    Rule {
+        name: "ValidateIntegrationPolicyTemplates",
+        kinds: &[Kind::Integration],
+        since: None,
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: templates::integration_policy_templates,
+    },
+    Rule {
+        name: "ValidateIntegrationInputsDeprecation",
+        kinds: &[Kind::Integration],
+        since: Some("3.6.0"),
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: templates::inputs_deprecation,
+    },
+    Rule {
+        name: "ValidateIntegrationInputQualifier",
+        kinds: &[Kind::Integration],
+        since: Some("3.6.0"),
+        until: None,
+        // package-spec runs it in legacy and build mode, that is, in both of ours.
+        modes: &[],
+        warning_before_3: false,
+        check: templates::input_qualifier,
+    },
+    Rule {
+        name: "ValidateDeprecatedReplacedBy",
+        kinds: &[],
+        since: Some("3.6.0"),
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: templates::deprecated_replaced_by,
+    },
+    Rule {
+        name: "ValidatePackageReferences",
+        kinds: &[Kind::Integration],
+        since: Some("3.6.0"),
+        until: None,
+        modes: &[],
+        warning_before_3: false,
+        check: requires::package_references,
+    },
+    Rule {
+        name: "ValidateTestPackageRequirements",
+        kinds: &[Kind::Integration],
+        since: Some("3.6.0"),
+        until: None,
+        // Test configurations live in `_dev`, which only source trees have.
+        modes: &[Mode::Legacy],
+        warning_before_3: false,
+        check: requires::test_package_requirements,
+    },
+    Rule {
+        name: "ValidateStreamInputBundled",
+        kinds: &[Kind::Integration],
+        since: None,
+        until: None,
+        // `package:` references are resolved by `elastic-package build`; only built
+        // packages must not have them any more.
+        modes: &[Mode::Build],
+        warning_before_3: false,
+        check: templates::stream_input_bundled,
+    },
+];
+
+/// The path of the root manifest, the file most of these rules report on.
+const MANIFEST: &str = "manifest.yml";
+
+/// The value at `key` as yaml.v3 decodes it into a Go `string` field: the text of a
+/// scalar, empty for null, a missing key or a collection.
+fn text(node: &Node, key: &str) -> String {
+    node.get(key)
+        .and_then(|n| yaml::scalar_to_string(&n.value))
+        .unwrap_or_default()
+}
+
+/// The value at `key` as yaml.v3 decodes it into a Go `bool` field: `true`, or one of
+/// the YAML 1.1 spellings of true yaml.v3 still accepts for typed booleans.
+fn flag(node: &Node, key: &str) -> bool {
+    match node.get(key).map(|n| &n.value) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => {
+            matches!(
+                s.as_str(),
+                "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
+            )
+        }
+        _ => false,
+    }
+}
+
+/// The items of the sequence at `key`; none when it is missing or not a sequence.
+fn items<'n>(node: &'n Node, key: &str) -> &'n [Node] {
+    match node.get(key).map(|n| &n.value) {
+        Some(Value::Seq(items)) => items,
+        _ => &[],
+    }
+}
+
+/// The string at `key` when it is one (Go's `.(string)` assertion on a decoded value).
+fn string_at<'n>(node: &'n Node, key: &str) -> Option<&'n str> {
+    match node.get(key).map(|n| &n.value) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// The policy templates of the root manifest (those that are mappings; the schema
+/// reports the others).
+fn policy_templates<'p>(pkg: &'p Package<'_>) -> Vec<&'p Node> {
+    items(&pkg.manifest, "policy_templates")
+        .iter()
+        .filter(|t| matches!(t.value, Value::Map(_)))
+        .collect()
+}
+
+/// A data stream manifest: its path and its content.
+struct DataStreamManifest {
+    /// The data stream folder, `data_stream/<name>`.
+    dir: String,
+    /// `data_stream/<name>/manifest.yml`.
+    path: String,
+    doc: Node,
+}
+
+/// Every readable data stream manifest, in data stream name order. Unreadable or
+/// malformed ones are skipped: the structural pass reports them.
+fn data_stream_manifests(pkg: &Package<'_>) -> Vec<DataStreamManifest> {
+    pkg.data_streams()
+        .into_iter()
+        .filter_map(|name| {
+            let dir = format!("data_stream/{name}");
+            let path = format!("{dir}/manifest.yml");
+            let doc = pkg.read_yaml(&path).ok()?;
+            Some(DataStreamManifest { dir, path, doc })
+        })
+        .collect()
+}
+
+/// Go's `%q` of a string (`strconv.Quote`): double quotes, with backslash escapes
+/// for quotes, backslashes and control characters.
+fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{07}' => out.push_str("\\a"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            '\u{0b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
