@@ -108,11 +108,14 @@ impl FileSchema {
     }
 }
 
+/// Built schemas by file and `format_version`.
+type SchemaCache = HashMap<(FileSchema, String), Arc<Schema>>;
+
 /// The schema of `which` for a package at `format_version` `v`, built once per
 /// process and version (building compiles dozens of patterns; a package has many
 /// files of the same kind, and a batch many packages of the same version).
 pub fn schema_for(which: FileSchema, v: &Version) -> Arc<Schema> {
-    static CACHE: OnceLock<Mutex<HashMap<(FileSchema, String), Arc<Schema>>>> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<SchemaCache>> = OnceLock::new();
     let key = (which, v.to_string());
     let cache = CACHE.get_or_init(Default::default);
     if let Some(s) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
