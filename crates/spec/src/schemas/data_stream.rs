@@ -586,7 +586,7 @@ mod tests {
         assert_eq!(
             check(manifest, "3.3.2", bad_value),
             vec![
-                "field streams.0.required_vars.group.0.value.0: Invalid type. Expected: string/integer/boolean/null, given: object"
+                "field streams.0.required_vars.group.0.value.0: Invalid type. Expected: [string,integer,boolean,null], given: object"
             ]
         );
     }
