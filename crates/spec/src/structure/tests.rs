@@ -8,14 +8,19 @@ use super::check;
 use super::sha256::hex_digest;
 use crate::package::Mode;
 
+/// What every manifest below needs to pass its schema.
+const OWNER: &str = "description: d\nowner:\n  github: o\n  type: elastic\n";
+/// A changelog with one entry that passes its schema.
+const CHANGELOG: &str = "- version: 1.0.0\n  changes:\n    - description: d\n      type: enhancement\n      link: https://example.com/pull/1\n";
+
 /// The smallest valid integration package at `format_version`, plus `extra` files.
 fn integration(format_version: &str, extra: &[(&str, &str)]) -> tempfile::TempDir {
     let manifest = format!(
-        "format_version: {format_version}\nname: mypkg\ntitle: My package\nversion: 1.0.0\ntype: integration\n"
+        "format_version: {format_version}\nname: mypkg\ntitle: My package\nversion: 1.0.0\ntype: integration\n{OWNER}"
     );
     let mut files = vec![
         ("manifest.yml", manifest.as_str()),
-        ("changelog.yml", "- version: 1.0.0\n"),
+        ("changelog.yml", CHANGELOG),
         ("docs/README.md", "# My package\n"),
     ];
     files.extend_from_slice(extra);
@@ -111,7 +116,9 @@ fn a_required_file_that_is_a_folder_is_missing() {
     let pkg = write_package(&[
         (
             "manifest.yml",
-            "format_version: 3.0.0\nname: mypkg\ntitle: t\nversion: 1.0.0\ntype: integration\n",
+            &format!(
+                "format_version: 3.0.0\nname: mypkg\ntitle: t\nversion: 1.0.0\ntype: integration\n{OWNER}"
+            ),
         ),
         ("changelog.yml/x", "a folder"),
         ("docs/README.md", "# x\n"),
@@ -292,11 +299,11 @@ fn esql_views_exist_since_3_6_0() {
 fn input_fields_are_required_before_3_5_0() {
     let input = |format_version: &str| {
         let manifest = format!(
-            "format_version: {format_version}\nname: myinput\ntitle: t\nversion: 1.0.0\ntype: input\n"
+            "format_version: {format_version}\nname: myinput\ntitle: t\nversion: 1.0.0\ntype: input\n{OWNER}"
         );
         write_package(&[
             ("manifest.yml", manifest.as_str()),
-            ("changelog.yml", "- version: 1.0.0\n"),
+            ("changelog.yml", CHANGELOG),
             ("docs/README.md", "# x\n"),
             ("agent/input/input.yml.hbs", "paths: []\n"),
         ])
@@ -312,11 +319,11 @@ fn input_fields_are_required_before_3_5_0() {
 fn content_packages_are_beta_before_3_3_1() {
     let content = |format_version: &str, version: &str| {
         let manifest = format!(
-            "format_version: {format_version}\nname: c\ntitle: t\nversion: {version}\ntype: content\n"
+            "format_version: {format_version}\nname: c\ntitle: t\nversion: {version}\ntype: content\n{OWNER}"
         );
         write_package(&[
             ("manifest.yml", manifest.as_str()),
-            ("changelog.yml", "- version: 1.0.0\n"),
+            ("changelog.yml", CHANGELOG),
             ("docs/README.md", "# x\n"),
         ])
     };
