@@ -3,7 +3,7 @@
 
 use epr_package::yaml::{Node, expand_dotted_keys};
 
-use crate::package::{Package, normalize, parse_yaml};
+use crate::package::{Package, normalize};
 use crate::problem::Problem;
 use crate::schema::{self, FormatChecker};
 use crate::schemas::{FileSchema, schema_for};
@@ -20,7 +20,7 @@ pub fn read_for_schema(pkg: &Package<'_>, path: &str, bytes: &[u8]) -> Result<No
             .map_err(|e| Problem::at(path, e.line(), format!("invalid JSON: {e}")))?;
         schema::node_from_json(&value)
     } else {
-        parse_yaml(path, &text)?
+        pkg.parse_yaml(path, &text)?
     };
     Ok(if pkg.spec_at_least("3.0.0") {
         node

@@ -241,6 +241,7 @@ pub fn open_package(
         format_version,
         spec_version,
         manifest,
+        yaml_cache: Default::default(),
     })
 }
 

@@ -1,7 +1,9 @@
 //! What every check sees: the package's files, its manifest, its type and the spec
 //! version it declares, plus helpers to read files the way package-spec does.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use epr_package::fs::{Entry, PackageFs};
 use epr_package::version::Version;
@@ -56,7 +58,18 @@ pub struct Package<'a> {
     pub spec_version: &'static str,
     /// `manifest.yml` as yaml.v3 reads it (dotted keys not expanded).
     pub manifest: Node,
+    /// Parsed YAML files by path: the schema pass and several rules read the same
+    /// files (fields above all), and parsing is most of a validation's cost.
+    pub yaml_cache: YamlCache,
 }
+
+/// Parsed YAML documents by path, with the text they were parsed from (a `.link`
+/// and its target can be read under one path with different content).
+#[derive(Default)]
+pub struct YamlCache(Mutex<HashMap<String, ParsedYaml>>);
+
+/// A document's text and what parsing it gave.
+type ParsedYaml = (String, Result<Node, Problem>);
 
 impl Package<'_> {
     /// `format_version >= v`, the `since` gate of package-spec's rules.
@@ -117,7 +130,21 @@ impl Package<'_> {
     /// `path` parsed as yaml.v3 does, dotted keys as written.
     pub fn read_yaml(&self, path: &str) -> Result<Node, Problem> {
         let text = self.read_text(path)?;
-        parse_yaml(path, &text)
+        self.parse_yaml(path, &text)
+    }
+
+    /// `text`, the content of `path`, parsed as yaml.v3 does; parsed once per
+    /// package and reused.
+    pub fn parse_yaml(&self, path: &str, text: &str) -> Result<Node, Problem> {
+        let mut cache = self.yaml_cache.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((cached_text, result)) = cache.get(path) {
+            if cached_text == text {
+                return result.clone();
+            }
+        }
+        let result = parse_yaml(path, text);
+        cache.insert(path.to_string(), (text.to_string(), result.clone()));
+        result
     }
 
     /// `path` parsed as JSON.

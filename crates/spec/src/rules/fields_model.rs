@@ -6,7 +6,7 @@
 
 use epr_package::yaml::{self, Node, Value};
 
-use crate::package::{Package, parse_yaml};
+use crate::package::Package;
 
 /// What a fields file describes fields for.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -155,7 +155,7 @@ pub fn read_yaml_following_link(pkg: &Package<'_>, path: &str) -> Option<Node> {
     } else {
         pkg.read(path).ok()?
     };
-    parse_yaml(path, &String::from_utf8_lossy(&bytes)).ok()
+    pkg.parse_yaml(path, &String::from_utf8_lossy(&bytes)).ok()
 }
 
 /// Decodes a fields file as yaml.v3 unmarshals it into Go's `[]field`: `None` where Go

@@ -162,7 +162,7 @@ fn has_runtime_fields(pkg: &Package<'_>) -> bool {
         let Ok((bytes, _)) = pkg.read_resolved(path) else {
             return false;
         };
-        crate::package::parse_yaml(path, &String::from_utf8_lossy(&bytes))
+        pkg.parse_yaml(path, &String::from_utf8_lossy(&bytes))
             .is_ok_and(|doc| fields_have_runtime(&doc))
     })
 }

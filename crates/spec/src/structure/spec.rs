@@ -8,6 +8,9 @@
 //! children inherit the limits they do not set and the development flag, and name
 //! patterns get `{PACKAGE_NAME}` substituted and are compiled once.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use regex::Regex;
 
 use crate::schemas::FileSchema;
@@ -335,13 +338,9 @@ impl Item {
     fn compile(&mut self, package_name: &str) {
         if let Matcher::Pattern(pattern) = self.matcher {
             let source = pattern.replace("{PACKAGE_NAME}", package_name);
-            self.compiled = Some(Regex::new(&source).map_err(|e| e.to_string()));
+            self.compiled = Some(cached_regex(&source));
         }
-        self.forbidden_compiled = self
-            .forbidden
-            .iter()
-            .map(|p| Regex::new(p).map_err(|e| e.to_string()))
-            .collect();
+        self.forbidden_compiled = self.forbidden.iter().map(|p| cached_regex(p)).collect();
     }
 
     /// Whether `name` (a folder entry's name, `.link` already stripped) is this item:
@@ -398,6 +397,18 @@ pub fn format_size(bytes: u64) -> String {
     } else {
         format!("{bytes}B")
     }
+}
+
+/// Compiles `source` once per process: every package walks the same tree of a few
+/// hundred patterns, and compiling them is far dearer than matching names.
+fn cached_regex(source: &str) -> Result<Regex, String> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Result<Regex, String>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    cache
+        .entry(source.to_string())
+        .or_insert_with(|| Regex::new(source).map_err(|e| e.to_string()))
+        .clone()
 }
 
 #[cfg(test)]
