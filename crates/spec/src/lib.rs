@@ -96,6 +96,19 @@ pub fn validate_zip(path: &Path) -> Result<Report, OpenError> {
                 top.len()
             )),
         );
+    } else if let Ok(pkg) = open_package(&fs, None, Mode::Build) {
+        // package-spec does not look at the folder's name; the registry and Package
+        // Storage find packages by it, so a built package must use `{name}-{version}`.
+        let expected = format!("{}-{}", pkg.name, pkg.version);
+        if fs.root_dir() != expected {
+            report.problems.insert(
+                0,
+                Problem::package(format!(
+                    "the zip's root folder is {}, a built package's is {expected}",
+                    fs.root_dir()
+                )),
+            );
+        }
     }
     Ok(report)
 }

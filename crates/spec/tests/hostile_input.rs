@@ -199,3 +199,15 @@ fn manifest_basics_are_reported() {
     .unwrap();
     assert!(messages(dir.path()).contains("package type \"plugin\" not supported"));
 }
+
+#[test]
+fn the_root_folder_must_be_name_dash_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p-1.0.0.zip");
+    write_zip(&path, &[("package/manifest.yml", MANIFEST.as_bytes())]);
+    let text = messages(&path);
+    assert!(
+        text.contains("the zip's root folder is package, a built package's is p-1.0.0"),
+        "{text}"
+    );
+}
