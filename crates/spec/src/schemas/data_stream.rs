@@ -1,239 +1,27 @@
 //! Data stream files: `manifest.yml`, `routing_rules.yml`, `lifecycle.yml`
 //! (`integration/data_stream/*.spec.yml`).
 //!
-//! The manifest borrows definitions from the integration manifest spec
-//! (`agent`, `categories`, `deprecated`, `var_groups`, `sections`,
-//! `provider_permissions`, ...); they are written here as private functions, with the
-//! patches of both spec files for the package's version applied.
+//! The manifest borrows definitions from the integration manifest spec (`agent`,
+//! `categories`, `deprecated`, `var_groups`, `sections`, `provider_permissions`, ...)
+//! and its own `vars`, `required_vars` and `input_variable_value`: those come from
+//! [`super::vars`], shared with the root manifests. The index template
+//! (`definitions.elasticsearch_index_template` and its `index_template_setting_*`
+//! parts) is defined here, as in the spec, and used by the input package manifest
+//! (`manifest.rs`) and the transform manifest (`transform.rs`) too.
 
 use epr_package::version::Version;
 
+use super::vars::{
+    agent, array_or, categories, deprecated, dynamic_signal_types, index_mode, input_migrate_from,
+    package_reference, provider_permissions, required_vars, sections, string_or, template_path,
+    template_paths, var_groups,
+};
 use super::{before, fields};
 use crate::schema::{Schema, Type, any, array, boolean, integer, object, string, string_enum};
 
-/// How deep the recursive definitions (`input_variable_value` arrays, embedded ECS
-/// `mapping.fields`) are described; deeper levels accept anything. Real files nest
-/// two or three levels.
+/// How deep the embedded ECS `mapping.fields` are described; deeper levels accept
+/// anything. Real files nest two or three levels.
 const RECURSION_DEPTH: usize = 8;
-
-/// A schema for values that are either arrays (`array_branch`) or something else
-/// (`other`), as the spec's `oneOf`/`anyOf` of a typed array branch and a typed
-/// scalar branch. gojsonschema reports the branch with the best score, which is
-/// the one whose type matches (a type mismatch scores nothing); choosing by type
-/// gives the same messages.
-fn array_or(array_branch: Schema, other: Schema) -> Schema {
-    any().when(any().ty(Type::Array), Some(array_branch), Some(other))
-}
-
-/// Like [`array_or`] for a string branch and another branch.
-fn string_or(string_branch: Schema, other: Schema) -> Schema {
-    any().when(any().ty(Type::String), Some(string_branch), Some(other))
-}
-
-/// `definitions.input_variable_value`: a scalar or null, or arrays of those.
-fn input_variable_value(depth: usize) -> Schema {
-    let scalar = any().types(&[Type::String, Type::Integer, Type::Boolean, Type::Null]);
-    let nested = if depth == 0 {
-        any()
-    } else {
-        input_variable_value(depth - 1)
-    };
-    array_or(array(nested), scalar)
-}
-
-/// `definitions.required_vars`: groups of vars that must be set together.
-fn required_vars() -> Schema {
-    object().closed().pattern_prop(
-        "^[a-zA-Z0-9_]+$",
-        array(
-            object()
-                .closed()
-                .required(&["name"])
-                .prop("name", string())
-                .prop("value", input_variable_value(RECURSION_DEPTH)),
-        )
-        .min_items(1),
-    )
-}
-
-/// `integration/manifest.spec.yml#/definitions/version`.
-fn version() -> Schema {
-    string().pattern(
-        r"^([0-9]+)\.([0-9]+)\.([0-9]+)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+)?$",
-    )
-}
-
-/// `integration/manifest.spec.yml#/definitions/deprecated` (3.6.0).
-fn deprecated() -> Schema {
-    let names = [
-        "package",
-        "input",
-        "policy_template",
-        "variable",
-        "data_stream",
-    ];
-    let mut replaced_by = object().closed();
-    for name in names {
-        replaced_by = replaced_by.prop(name, string());
-    }
-    object()
-        .closed()
-        .required(&["since", "description"])
-        .prop("since", version())
-        .prop("description", string())
-        .prop("replaced_by", replaced_by)
-}
-
-/// `integration/manifest.spec.yml#/definitions/agent` (2.12.0).
-fn agent() -> Schema {
-    object()
-        .closed()
-        .prop("privileges", object().closed().prop("root", boolean()))
-}
-
-/// The registry categories (`integration/manifest.spec.yml#/definitions/categories`).
-const CATEGORIES: &[&str] = &[
-    "advanced_analytics_ueba",
-    "analytics_engine",
-    "application_observability",
-    "app_search",
-    "asset_inventory",
-    "auditd",
-    "authentication",
-    "aws",
-    "azure",
-    "big_data",
-    "cdn_security",
-    "cloud",
-    "cloudsecurity_cdr",
-    "config_management",
-    "connector",
-    "connector_client",
-    "connector_package",
-    "containers",
-    "content_source",
-    "crawler",
-    "credential_management",
-    "crm",
-    "custom",
-    "custom_logs",
-    "database_security",
-    "datastore",
-    "dns_security",
-    "edr_xdr",
-    "elasticsearch_sdk",
-    "elastic_stack",
-    "email_security",
-    "enterprise_search",
-    "firewall_security",
-    "google_cloud",
-    "iam",
-    "ids_ips",
-    "infrastructure",
-    "java_observability",
-    "kubernetes",
-    "language_client",
-    "languages",
-    "load_balancer",
-    "message_queue",
-    "misconfiguration_workflow",
-    "monitoring",
-    "native_search",
-    "network",
-    "network_security",
-    "notification",
-    "observability",
-    "opentelemetry",
-    "os_system",
-    "process_manager",
-    "productivity",
-    "productivity_security",
-    "proxy_security",
-    "sdk_search",
-    "security",
-    "siem",
-    "stream_processing",
-    "support",
-    "threat_intel",
-    "ticketing",
-    "version_control",
-    "virtualization",
-    "vpn_security",
-    "vulnerability_management",
-    "vulnerability_workflow",
-    "web",
-    "web_application_firewall",
-    "websphere",
-    "workplace_search",
-];
-
-/// `integration/manifest.spec.yml#/definitions/categories`.
-fn categories() -> Schema {
-    array(string_enum(CATEGORIES))
-}
-
-/// A lower-case identifier (`^[a-z][a-z0-9_]*$`) of sections, var groups and options.
-fn identifier() -> Schema {
-    string().pattern("^[a-z][a-z0-9_]*$")
-}
-
-/// `integration/manifest.spec.yml#/definitions/sections`.
-fn sections() -> Schema {
-    array(
-        object()
-            .closed()
-            .required(&["name", "title"])
-            .prop("name", identifier())
-            .prop("title", string())
-            .prop("description", string()),
-    )
-}
-
-/// `integration/manifest.spec.yml#/definitions/var_groups` (3.6.0).
-fn var_groups() -> Schema {
-    let option = object()
-        .required(&["name", "title", "vars"])
-        .prop("name", identifier())
-        .prop("title", string())
-        .prop("description", string())
-        .prop("vars", array(string()))
-        .prop(
-            "hide_in_deployment_modes",
-            array(string_enum(&["default", "agentless"])),
-        );
-    array(
-        object()
-            .closed()
-            .required(&["name", "title", "selector_title", "options"])
-            .prop("name", identifier())
-            .prop("title", string())
-            .prop("selector_title", string())
-            .prop("description", string())
-            .prop("required", boolean())
-            .prop("show_divider", boolean())
-            .prop("options", array(option).min_items(1)),
-    )
-}
-
-/// `integration/manifest.spec.yml#/definitions/provider_permissions`.
-fn provider_permissions() -> Schema {
-    let named = |extra: &[&str]| {
-        let mut s = object().closed().required(&["name"]).prop("name", string());
-        for key in extra {
-            s = s.prop(key, string());
-        }
-        s
-    };
-    array(
-        object()
-            .closed()
-            .required(&["provider"])
-            .prop("provider", string())
-            .prop("description", string())
-            .prop("roles", array(named(&["id", "description"])))
-            .prop("permissions", array(named(&["description"]))),
-    )
-}
 
 /// One stream of the data stream. Before 3.6.0 a stream needs an `input` (not
 /// `otelcol`) and knows no `package`, `template_paths`, `var_groups`,
@@ -243,19 +31,19 @@ fn stream(v: &Version) -> Schema {
         .closed()
         .required(&["title", "description"])
         .prop("input", string())
-        .prop("package", string().pattern("^[a-z0-9_]+$"))
+        .prop("package", package_reference())
         .prop("title", string())
         .prop("description", string())
-        .prop("template_path", string())
-        .prop("template_paths", array(string()))
+        .prop("template_path", template_path())
+        .prop("template_paths", template_paths())
         .prop("required_vars", required_vars())
         // Composable streams (`package:`) carry partial var overrides; the full var
         // schema applies to streams with an `input` (below).
         .prop("vars", array(object()))
         .prop("var_groups", var_groups())
         .prop("sections", sections())
-        .prop("dynamic_signal_types", boolean())
-        .prop("migrate_from", string())
+        .prop("dynamic_signal_types", dynamic_signal_types())
+        .prop("migrate_from", input_migrate_from())
         .prop("enabled", boolean());
     if before(v, "3.3.2") {
         s = s.without("required_vars");
@@ -447,8 +235,11 @@ pub(crate) fn template_data_stream() -> Schema {
     object().closed().prop("hidden", boolean())
 }
 
-/// `definitions.elasticsearch_index_template`.
-fn index_template(v: &Version) -> Schema {
+/// `definitions.elasticsearch_index_template`, with the patches of this file: `settings`
+/// and `mappings` are open objects before 3.0.0, `mappings.subobjects` comes with
+/// 3.2.0. The data stream manifest's `elasticsearch.index_template`, and the input
+/// package manifest's (`input/manifest.spec.yml` refers to this definition).
+pub fn index_template(v: &Version) -> Schema {
     object()
         .closed()
         .prop("settings", settings(v))
@@ -461,7 +252,7 @@ fn index_template(v: &Version) -> Schema {
 fn elasticsearch(v: &Version) -> Schema {
     object()
         .closed()
-        .prop("index_mode", string_enum(&["time_series"]))
+        .prop("index_mode", index_mode())
         .prop("index_template", index_template(v))
         .prop(
             "privileges",

@@ -10,10 +10,11 @@
 use epr_package::version::Version;
 
 use super::before;
+use super::data_stream::index_template;
 use super::vars::{
-    agent, categories, deprecated, dynamic_signal_types, index_mode, index_template,
-    input_migrate_from, package_reference, provider_permissions, required_vars, sections,
-    show_divider, template_path, template_paths, var_groups, vars, version,
+    agent, categories, deprecated, dynamic_signal_types, index_mode, input_migrate_from,
+    package_reference, provider_permissions, required_vars, sections, show_divider, template_path,
+    template_paths, var_groups, vars, version,
 };
 use crate::schema::{Schema, any, array, boolean, object, string, string_enum};
 

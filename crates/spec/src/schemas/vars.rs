@@ -11,11 +11,12 @@
 //! every referrer removes its property too; the referrer gates it, as its own patch
 //! says, and the function here is the schema of the newest spec.
 //!
-//! Used by `manifest.rs` (root manifests) and meant for `data_stream.rs` (the data
-//! stream manifest: `vars`, `required_vars`, `var_groups`, `sections`, `deprecated`,
+//! Used by `manifest.rs` (root manifests) and `data_stream.rs` (the data stream
+//! manifest: `vars`, `required_vars`, `var_groups`, `sections`, `deprecated`,
 //! `provider_permissions`, `agent`, `categories`, `package_reference`,
-//! `template_path(s)`, `dynamic_signal_types`, `input_migrate_from`,
-//! `index_mode`, `index_template`).
+//! `template_path(s)`, `dynamic_signal_types`, `input_migrate_from`, `index_mode`).
+//! The index template (`elasticsearch_index_template`) is in `data_stream.rs`, where
+//! the spec defines it.
 //!
 //! What stays with the referrer: gating the properties whose definition an older spec
 //! removes (for a stream: `required_vars` from 3.3.2; `package`, `template_paths`,
@@ -23,14 +24,13 @@
 //! `deprecated` from 3.6.0; `agent` from 2.12.0), and applying `vars(v)` only where
 //! the spec does (on streams and integration inputs, through `if: {required: [input]}`
 //! / `if: {required: [type]}`; composable ones only get `array(object())`).
-//! Everything inside a variable, `required_vars` and the index template is gated
-//! here.
+//! Everything inside a variable and `required_vars` is gated here.
 
 use epr_package::version::Version;
 use epr_package::yaml::Node;
 
 use super::before;
-use crate::schema::{Schema, Type, any, array, boolean, integer, object, string, string_enum};
+use crate::schema::{Schema, Type, any, array, boolean, object, string, string_enum};
 
 /// What package-spec reports (after rewriting gojsonschema's `secret is required`) when
 /// a variable that looks like a secret does not say whether it is one.
@@ -203,16 +203,34 @@ pub fn input_variable_value() -> Schema {
     variable_value(VALUE_DEPTH)
 }
 
+/// The spec's `anyOf` [scalar types, array]: chosen by type, as gojsonschema reports
+/// the branch whose type matches (see [`array_or`]).
 fn variable_value(depth: usize) -> Schema {
     let items = if depth == 0 {
         any()
     } else {
         variable_value(depth - 1)
     };
-    any().any_of(vec![
-        any().types(&[Type::String, Type::Integer, Type::Boolean, Type::Null]),
+    array_or(
         array(items),
-    ])
+        any().types(&[Type::String, Type::Integer, Type::Boolean, Type::Null]),
+    )
+}
+
+/// A schema for values that are either arrays (`array_branch`) or something else
+/// (`other`), as the spec's `oneOf`/`anyOf` of a typed array branch and a typed
+/// scalar branch. gojsonschema reports the branch with the best score, which is the
+/// one whose type matches (a type mismatch scores nothing; on a tie, the first
+/// branch, which the spec writes as the scalar one); choosing by type gives the same
+/// messages, where the builder's `any_of`/`one_of` (fewest errors, first on ties)
+/// would report the scalar branch's type error for an array with one bad item.
+pub(crate) fn array_or(array_branch: Schema, other: Schema) -> Schema {
+    any().when(any().ty(Type::Array), Some(array_branch), Some(other))
+}
+
+/// Like [`array_or`] for a string branch and another branch.
+pub(crate) fn string_or(string_branch: Schema, other: Schema) -> Schema {
+    any().when(any().ty(Type::String), Some(string_branch), Some(other))
 }
 
 /// `definitions/required_vars`: groups of variables that must be set together, by
@@ -440,186 +458,6 @@ pub fn index_mode() -> Schema {
     string_enum(&["time_series"])
 }
 
-/// `definitions/elasticsearch_index_template` of the data-stream manifest, with its
-/// patches: `settings` and `mappings` are open objects before 3.0.0, and
-/// `mappings.subobjects` comes with 3.2.0.
-pub fn index_template(v: &Version) -> Schema {
-    object()
-        .closed()
-        .prop("settings", index_settings(v))
-        .prop("mappings", index_mappings(v))
-        .prop(
-            "ingest_pipeline",
-            object().closed().prop("name", string()).required(&["name"]),
-        )
-        .prop("data_stream", object().closed().prop("hidden", boolean()))
-}
-
-fn index_settings(v: &Version) -> Schema {
-    if before(v, "3.0.0") {
-        return object();
-    }
-    let analyzer = object()
-        .closed()
-        .prop("type", string_enum(&["pattern"]))
-        .prop("pattern", string());
-    let analysis = object()
-        .closed()
-        .prop("analyzer", object().additional(analyzer));
-    let limits = object().closed().prop("limit", integer());
-    let sort_order = string_enum(&["asc", "desc"]);
-    let sort = object()
-        .closed()
-        .prop("field", any().one_of(vec![string(), array(string())]))
-        .prop(
-            "order",
-            any().one_of(vec![sort_order.clone(), array(sort_order)]),
-        );
-    let index = object()
-        .closed()
-        .prop("codec", string_enum(&["default", "best_compression"]))
-        .prop(
-            "mapping",
-            object()
-                .closed()
-                .pattern_prop("^(dimension|nested|total)_fields$", limits),
-        )
-        .prop("sort", sort);
-    object()
-        .closed()
-        .prop("analysis", analysis)
-        .prop("index", index)
-        .prop("number_of_shards", integer().minimum(1.0))
-        .prop("auto_expand_replicas", string())
-        .prop("max_result_window", integer().minimum(1.0))
-        .prop("refresh_interval", string())
-}
-
-fn index_mappings(v: &Version) -> Schema {
-    if before(v, "3.0.0") {
-        return object();
-    }
-    let mut s = object()
-        .closed()
-        .prop("date_detection", boolean())
-        .prop(
-            "dynamic",
-            any().one_of(vec![boolean(), string_enum(&["runtime", "strict"])]),
-        )
-        .prop("dynamic_date_formats", array(string()))
-        .prop("dynamic_templates", array(dynamic_template(v)));
-    if !before(v, "3.2.0") {
-        s = s.prop("subobjects", boolean());
-    }
-    s
-}
-
-fn match_mapping_type() -> Schema {
-    any().one_of(vec![
-        boolean(),
-        string_enum(&[
-            "null", "true", "false", "double", "long", "string", "object", "array",
-        ]),
-    ])
-}
-
-/// One `dynamic_templates` entry: a single named template; `_embedded_ecs*` ones are
-/// the templates elastic-package imports from ECS.
-fn dynamic_template(v: &Version) -> Schema {
-    let mapping = object()
-        .closed()
-        .prop("type", field_type(v))
-        .prop("scaling_factor", integer())
-        .prop("metrics", any())
-        .prop("default_metric", any())
-        .prop("ignore_above", integer())
-        .prop("index", boolean());
-    let template = object()
-        .closed()
-        .prop("match_mapping_type", match_mapping_type())
-        .prop("mapping", mapping);
-    let embedded = object()
-        .closed()
-        .prop("path_match", string())
-        .prop("path_unmatch", string())
-        .prop("match", string())
-        .prop("match_mapping_type", match_mapping_type())
-        .prop("mapping", embedded_mapping(v, VALUE_DEPTH));
-    object()
-        .max_properties(1)
-        .additional(template)
-        .pattern_prop("^_embedded_ecs", embedded)
-}
-
-/// The mapping of an imported ECS dynamic template; `fields` nests mappings.
-fn embedded_mapping(v: &Version, depth: usize) -> Schema {
-    let nested = if depth == 0 {
-        object()
-    } else {
-        embedded_mapping(v, depth - 1)
-    };
-    object()
-        .closed()
-        .prop("doc_values", boolean())
-        .prop("fields", object().min_properties(1).additional(nested))
-        .prop("ignore_malformed", boolean())
-        .prop("index", boolean())
-        .prop("scaling_factor", integer())
-        .prop("type", field_type(v))
-}
-
-/// `fields.spec.yml#/items/properties/type` with that file's patches, in its order.
-fn field_type(v: &Version) -> Schema {
-    let mut types: Vec<&str> = Vec::new();
-    if !before(v, "2.7.0") {
-        types.push("aggregate_metric_double");
-    }
-    types.extend([
-        "alias",
-        "histogram",
-        "constant_keyword",
-        "text",
-        "match_only_text",
-        "keyword",
-        "long",
-        "integer",
-        "short",
-        "byte",
-        "double",
-        "float",
-        "half_float",
-        "scaled_float",
-        "date",
-        "date_nanos",
-        "boolean",
-        "binary",
-        "integer_range",
-        "float_range",
-        "long_range",
-        "double_range",
-        "date_range",
-        "ip_range",
-        "group",
-        "geo_point",
-        "object",
-        "ip",
-        "nested",
-        "flattened",
-    ]);
-    if before(v, "2.0.0") {
-        types.push("array");
-    }
-    types.extend(["wildcard", "version", "unsigned_long"]);
-    if !before(v, "3.1.0") {
-        types.push("counted_keyword");
-    }
-    if !before(v, "3.7.0") {
-        types.push("semantic_text");
-    }
-    types.push("geo_shape");
-    string_enum(&types)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -741,6 +579,14 @@ mod tests {
                 "field default: Invalid type. Expected: [string,integer,boolean,null], given: object"
             ]
         );
+        // An array reports its bad item (the branch whose type matches), not the
+        // scalar branch's type error.
+        assert_eq!(
+            errors(&s, "default: [a, {b: 1}]\n"),
+            vec![
+                "field default.1: Invalid type. Expected: [string,integer,boolean,null], given: object"
+            ]
+        );
     }
 
     #[test]
@@ -755,23 +601,6 @@ mod tests {
                 "field good.0: name is required",
                 "field empty: Array must have at least 1 items",
             ]
-        );
-    }
-
-    #[test]
-    fn index_template_is_open_before_3_0_0() {
-        let yaml = "settings:\n  foo: 1\nmappings:\n  subobjects: false\n";
-        assert!(errors(&index_template(&ver("2.12.0")), yaml).is_empty());
-        assert_eq!(
-            errors(&index_template(&ver("3.1.0")), yaml),
-            vec![
-                "field settings: Additional property foo is not allowed",
-                "field mappings: Additional property subobjects is not allowed",
-            ]
-        );
-        assert_eq!(
-            errors(&index_template(&ver("3.2.0")), yaml),
-            vec!["field settings: Additional property foo is not allowed"]
         );
     }
 }
