@@ -1,6 +1,7 @@
 //! Query parameters of `/search` and `/categories`: parsing, validation and the
 //! exact error texts of the upstream (spec/api.md §2, §3.4, §3.5).
 
+use epr_package::go_text::go_quote;
 use epr_package::version::Version;
 
 /// A `discovery=fields:a,b` or `discovery=datasets:a,b` filter.
@@ -103,30 +104,6 @@ fn unescape(s: &str) -> Option<String> {
         i += 1;
     }
     Some(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// Go's `%q` for a key in the unknown-parameter message.
-fn go_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                if (c as u32) < 0x100 {
-                    out.push_str(&format!("\\x{:02x}", c as u32))
-                } else {
-                    out.push_str(&format!("\\u{:04x}", c as u32))
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn parse_bool(key: &str, value: &str) -> Result<bool, QueryError> {

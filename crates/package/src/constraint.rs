@@ -15,7 +15,6 @@
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::fmt::Write as _;
 
 use crate::version::{Version, compare_prerelease, run, scan_version};
 
@@ -56,7 +55,7 @@ pub enum ConstraintError {
     /// An OR group (after hyphen ranges were rewritten) that is not a list of
     /// constraints. The field holds the group unquoted; `Display` quotes it like Go's
     /// `%q`, e.g. `improper constraint: "^8.0.0 ~"`.
-    #[error("improper constraint: {}", go_quote(.0))]
+    #[error("improper constraint: {}", crate::go_text::go_quote(.0))]
     Improper(String),
     /// The constraint looked right but its version did not parse (e.g. `1.2.3-01`,
     /// `1x`, or a number overflowing `u64`). Go hides the detail behind this text.
@@ -508,75 +507,6 @@ fn is_constraint_number(b: u8) -> bool {
 /// Go `isX`.
 fn is_wildcard(part: &str) -> bool {
     matches!(part, "x" | "X" | "*")
-}
-
-/// Go `strconv.Quote`, used by `%q` in the "improper constraint" message so API errors
-/// read exactly as the Go server's. ASCII is handled exactly; for other characters Go
-/// consults the Unicode printable tables, which std does not expose, so controls,
-/// non-ASCII spaces, the common format characters and private-use characters are
-/// escaped and everything else is kept (unassigned code points may differ).
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            _ if is_go_printable(c) => out.push(c),
-            '\u{07}' => out.push_str("\\a"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{0b}' => out.push_str("\\v"),
-            _ if c < ' ' || c == '\u{7f}' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            _ if (c as u32) < 0x10000 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            _ => {
-                let _ = write!(out, "\\U{:08x}", c as u32);
-            }
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Approximation of Go `strconv.IsPrint`, see [`go_quote`].
-fn is_go_printable(c: char) -> bool {
-    if c.is_ascii() {
-        return (' '..='~').contains(&c);
-    }
-    let code = c as u32;
-    let format_or_private = matches!(
-        code,
-        0xAD | 0x600..=0x605
-            | 0x61C
-            | 0x6DD
-            | 0x70F
-            | 0x890..=0x891
-            | 0x8E2
-            | 0x180E
-            | 0x200B..=0x200F
-            | 0x202A..=0x202E
-            | 0x2060..=0x206F
-            | 0xE000..=0xF8FF
-            | 0xFEFF
-            | 0xFFF9..=0xFFFB
-            | 0xFFFE..=0xFFFF
-            | 0x110BD
-            | 0x110CD
-            | 0x13430..=0x1343F
-            | 0x1BCA0..=0x1BCA3
-            | 0x1D173..=0x1D17A
-            | 0xE0001
-            | 0xE0020..=0xE007F
-            | 0xF0000..
-    );
-    !c.is_control() && !c.is_whitespace() && !format_or_private
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod constraint;
 pub mod data_stream;
 pub mod decode;
 pub mod fs;
+pub mod go_text;
 pub mod json;
 pub mod manifest_parts;
 pub mod package;

@@ -9,6 +9,8 @@
 //! `file "<path>" is invalid: ` prefix; the file goes into [`Problem::file`].
 
 use epr_package::yaml::{self, Node, Value};
+// Shared by the submodules, which quote names as Go's `%q` does.
+use epr_package::go_text::go_quote;
 
 use super::Rule;
 use crate::package::{Kind, Mode, Package};
@@ -279,30 +281,4 @@ fn data_stream_manifests(pkg: &Package<'_>) -> Vec<DataStreamManifest> {
             Some(DataStreamManifest { dir, path, doc })
         })
         .collect()
-}
-
-/// Go's `%q` of a string (`strconv.Quote`): double quotes, with backslash escapes
-/// for quotes, backslashes and control characters.
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{07}' => out.push_str("\\a"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            '\u{0b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
