@@ -102,16 +102,21 @@ impl Package<'_> {
         self.fs.list_dir(dir)
     }
 
-    /// Names of the data streams (folders under `data_stream/`), sorted.
-    pub fn data_streams(&self) -> Vec<String> {
-        self.list_dir("data_stream")
+    /// Names of the folders directly under `dir`, sorted.
+    pub fn sub_folders(&self, dir: &str) -> Vec<String> {
+        self.list_dir(dir)
             .into_iter()
             .filter(|n| {
                 self.fs
-                    .stat(&format!("data_stream/{n}"))
+                    .stat(&format!("{dir}/{n}"))
                     .is_some_and(|e| e.is_dir)
             })
             .collect()
+    }
+
+    /// Names of the data streams (folders under `data_stream/`), sorted.
+    pub fn data_streams(&self) -> Vec<String> {
+        self.sub_folders("data_stream")
     }
 
     /// The bytes of `path`; a problem naming the file when it cannot be read.

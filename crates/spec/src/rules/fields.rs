@@ -471,7 +471,7 @@ fn dimensions_present(pkg: &Package<'_>, files: &[FieldsFile]) -> Vec<Problem> {
         };
         let index_mode = manifest
             .get("elasticsearch")
-            .map(|es| model::string_at(es, "index_mode"))
+            .map(|es| super::decode::text(es, "index_mode"))
             .unwrap_or_default();
         if index_mode == "time_series" && !with_dimensions.contains(ds.as_str()) {
             problems.push(Problem::file(

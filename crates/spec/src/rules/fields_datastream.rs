@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use epr_package::categories;
 use epr_package::yaml::{Node, Value};
 
-use super::model::{string_at, strings_at};
 use crate::package::Package;
 use crate::problem::Problem;
+use crate::rules::decode::{strings_at, text};
 
 fn manifest_path(ds: &str) -> String {
     format!("data_stream/{ds}/manifest.yml")
@@ -35,13 +35,13 @@ fn data_stream_manifests(pkg: &Package<'_>) -> Vec<(String, Node)> {
 pub fn ilm_policy_present(pkg: &Package<'_>) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (ds, manifest) in data_stream_manifests(pkg) {
-        let policy = string_at(&manifest, "ilm_policy");
+        let policy = text(&manifest, "ilm_policy");
         if policy.is_empty() {
             continue;
         }
         let path = manifest_path(&ds);
         let line = manifest.get("ilm_policy").map_or(0, |n| n.line);
-        let prefix = format!("{}-{}.{}-", string_at(&manifest, "type"), pkg.name, ds);
+        let prefix = format!("{}-{}.{}-", text(&manifest, "type"), pkg.name, ds);
         let Some(name) = policy.strip_prefix(&prefix) else {
             problems.push(Problem::at(
                 &path,
@@ -70,7 +70,7 @@ pub fn routing_rules_and_dataset(pkg: &Package<'_>) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (ds, manifest) in data_stream_manifests(pkg) {
         let rules_path = format!("data_stream/{ds}/routing_rules.yml");
-        if !has_routing_rules(pkg, &rules_path) || !string_at(&manifest, "dataset").is_empty() {
+        if !has_routing_rules(pkg, &rules_path) || !text(&manifest, "dataset").is_empty() {
             continue;
         }
         problems.push(Problem::file(
@@ -128,7 +128,7 @@ pub fn policy_template_data_stream_categories(pkg: &Package<'_>) -> Vec<Problem>
         if categories.is_empty() || data_streams.is_empty() {
             continue;
         }
-        let name = string_at(template, "name");
+        let name = text(template, "name");
         for ds in &data_streams {
             let Some(ds_cats) = ds_categories.get(ds) else {
                 continue;

@@ -4,9 +4,10 @@
 //! rules look at. Nested definitions (`fields:` children) get their parent's name as a
 //! dotted prefix, as Go's `validateNestedFields` does.
 
-use epr_package::yaml::{self, Node, Value};
+use epr_package::yaml::{Node, Value};
 
 use crate::package::Package;
+use crate::rules::decode::{go_bool, go_string};
 
 /// What a fields file describes fields for.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -80,7 +81,7 @@ pub fn fields_files(pkg: &Package<'_>) -> Vec<FieldsFile> {
         .map(|ds| (format!("data_stream/{ds}/fields"), Owner::DataStream(ds)))
         .collect();
     folders.push(("fields".to_string(), Owner::Package));
-    for transform in sub_folders(pkg, "elasticsearch/transform") {
+    for transform in pkg.sub_folders("elasticsearch/transform") {
         folders.push((
             format!("elasticsearch/transform/{transform}/fields"),
             Owner::Transform(transform),
@@ -132,18 +133,6 @@ fn walk_nested<'a>(
             walk_nested(file, &field.name, &def.fields, visit);
         }
     }
-}
-
-/// Names of the folders directly under `dir`.
-pub fn sub_folders(pkg: &Package<'_>, dir: &str) -> Vec<String> {
-    pkg.list_dir(dir)
-        .into_iter()
-        .filter(|name| {
-            pkg.fs
-                .stat(&format!("{dir}/{name}"))
-                .is_some_and(|e| e.is_dir)
-        })
-        .collect()
 }
 
 /// Parses `path` as YAML; a `*.link` file is replaced by its target. `None` when it
@@ -198,44 +187,4 @@ fn decode_field(node: &Node) -> Option<FieldDef> {
         }
     }
     Some(def)
-}
-
-/// A scalar decoded into a Go string: its text (null is empty); collections fail.
-pub fn go_string(node: &Node) -> Option<String> {
-    yaml::scalar_to_string(&node.value)
-}
-
-/// A value decoded into a Go bool by yaml.v3, which also takes the YAML 1.1 words.
-fn go_bool(node: &Node) -> Option<bool> {
-    match &node.value {
-        Value::Null => Some(false),
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => match s.as_str() {
-            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
-            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// A map value that yaml.v3 would decode into a Go string: `""` when absent or not a
-/// scalar (callers only use this where the schema already checks the type).
-pub fn string_at(node: &Node, key: &str) -> String {
-    node.get(key).and_then(go_string).unwrap_or_default()
-}
-
-/// The strings of a list of strings at `key`; `None` when absent, not a list, or
-/// holding anything but strings.
-pub fn strings_at(node: &Node, key: &str) -> Option<Vec<String>> {
-    match &node.get(key)?.value {
-        Value::Seq(items) => items
-            .iter()
-            .map(|item| match &item.value {
-                Value::String(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect(),
-        _ => None,
-    }
 }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use epr_package::yaml::{Node, Value};
 
-use super::model::{read_yaml_following_link, sub_folders};
+use super::model::read_yaml_following_link;
 use crate::package::Package;
 use crate::problem::Problem;
 
@@ -47,7 +47,7 @@ struct Pipeline<'a> {
 fn pipeline_files(pkg: &Package<'_>) -> Vec<(String, Node)> {
     let mut dirs = vec!["elasticsearch/ingest_pipeline".to_string()];
     dirs.extend(
-        sub_folders(pkg, "data_stream")
+        pkg.data_streams()
             .into_iter()
             .map(|ds| format!("data_stream/{ds}/elasticsearch/ingest_pipeline")),
     );

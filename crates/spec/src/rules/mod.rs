@@ -5,6 +5,7 @@
 use crate::package::{Kind, Mode, Package};
 use crate::problem::Problem;
 
+mod decode;
 pub mod fields;
 pub mod kibana;
 pub mod policy;

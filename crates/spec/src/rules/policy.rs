@@ -8,11 +8,13 @@
 //! never report them and never fail on them. Messages are the Go messages after their
 //! `file "<path>" is invalid: ` prefix; the file goes into [`Problem::file`].
 
-use epr_package::yaml::{self, Node, Value};
+use epr_package::yaml::{Node, Value};
 // Shared by the submodules, which quote names as Go's `%q` does.
 use epr_package::go_text::go_quote;
 
 use super::Rule;
+// yaml.v3-style readers, shared by the submodules.
+use super::decode::{flag, items, string_at, text};
 use crate::package::{Kind, Mode, Package};
 
 #[path = "policy_duration.rs"]
@@ -211,45 +213,6 @@ pub const RULES: &[Rule] = &[
 
 /// The path of the root manifest, the file most of these rules report on.
 const MANIFEST: &str = "manifest.yml";
-
-/// The value at `key` as yaml.v3 decodes it into a Go `string` field: the text of a
-/// scalar, empty for null, a missing key or a collection.
-fn text(node: &Node, key: &str) -> String {
-    node.get(key)
-        .and_then(|n| yaml::scalar_to_string(&n.value))
-        .unwrap_or_default()
-}
-
-/// The value at `key` as yaml.v3 decodes it into a Go `bool` field: `true`, or one of
-/// the YAML 1.1 spellings of true yaml.v3 still accepts for typed booleans.
-fn flag(node: &Node, key: &str) -> bool {
-    match node.get(key).map(|n| &n.value) {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => {
-            matches!(
-                s.as_str(),
-                "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
-            )
-        }
-        _ => false,
-    }
-}
-
-/// The items of the sequence at `key`; none when it is missing or not a sequence.
-fn items<'n>(node: &'n Node, key: &str) -> &'n [Node] {
-    match node.get(key).map(|n| &n.value) {
-        Some(Value::Seq(items)) => items,
-        _ => &[],
-    }
-}
-
-/// The string at `key` when it is one (Go's `.(string)` assertion on a decoded value).
-fn string_at<'n>(node: &'n Node, key: &str) -> Option<&'n str> {
-    match node.get(key).map(|n| &n.value) {
-        Some(Value::String(s)) => Some(s),
-        _ => None,
-    }
-}
 
 /// The policy templates of the root manifest (those that are mappings; the schema
 /// reports the others).
