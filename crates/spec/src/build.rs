@@ -22,7 +22,7 @@ use epr_package::fs::{DirFs, PackageFs};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use crate::{Mode, Report, open_package, validate_fs, validate_zip};
+use crate::{Mode, Report, check_package, open_package, validate_zip};
 
 /// Why a build did not produce a zip.
 #[derive(Debug, thiserror::Error)]
@@ -44,18 +44,16 @@ fn io_error(path: &Path, e: impl std::fmt::Display) -> BuildError {
     }
 }
 
-/// Files and folders whose name marks them as development-only or editor litter.
-fn is_excluded(path: &str, is_dir: bool) -> bool {
-    let mut parts = path.split('/');
-    let name = parts.next_back().unwrap_or(path);
-    if path
-        .split('/')
-        .take(path.split('/').count() - usize::from(!is_dir))
-        .any(|c| matches!(c, "_dev" | "build" | ".git"))
-    {
-        return true;
-    }
-    !is_dir && (name == ".DS_Store" || (name.starts_with('.') && name.ends_with(".swp")))
+/// Files left out of a built package: anything inside a `_dev`, `build` or `.git`
+/// folder (at any depth), and editor litter (`.DS_Store`, `.*.swp`).
+fn is_excluded(path: &str) -> bool {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    let name = parts.pop().unwrap_or(path);
+    parts
+        .iter()
+        .any(|dir| matches!(*dir, "_dev" | "build" | ".git"))
+        || name == ".DS_Store"
+        || (name.starts_with('.') && name.ends_with(".swp"))
 }
 
 /// Builds the package in folder `src` into `out_dir/{name}-{version}.zip` and returns
@@ -66,22 +64,18 @@ pub fn build(src: &Path, out_dir: &Path) -> Result<PathBuf, BuildError> {
         return Err(BuildError::NotAFolder(src.display().to_string()));
     }
     let fs = DirFs::open(src).map_err(|e| io_error(src, e))?;
-    let report = validate_fs(&fs, Some(src.to_path_buf()), Mode::Legacy);
+    let pkg = open_package(&fs, Some(src.to_path_buf()), Mode::Legacy)
+        .map_err(|p| BuildError::Invalid(Report::refused(p)))?;
+    let report = check_package(&pkg);
     if !report.is_valid() {
         return Err(BuildError::Invalid(report));
     }
-    let pkg = open_package(&fs, Some(src.to_path_buf()), Mode::Legacy).map_err(|p| {
-        BuildError::Invalid(Report {
-            problems: vec![p],
-            warnings: Vec::new(),
-        })
-    })?;
     let root = format!("{}-{}", pkg.name, pkg.version);
 
     // Collect (path in package, bytes), links resolved, in byte order.
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for entry in fs.entries() {
-        if entry.is_dir || is_excluded(&entry.path, false) {
+        if entry.is_dir || is_excluded(&entry.path) {
             continue;
         }
         if let Some(linked) = entry.path.strip_suffix(".link") {
@@ -173,12 +167,12 @@ mod tests {
 
     #[test]
     fn excludes_development_material_at_any_depth() {
-        assert!(is_excluded("_dev/build/build.yml", false));
-        assert!(is_excluded("data_stream/x/_dev/test/a.yml", false));
-        assert!(is_excluded(".git/config", false));
-        assert!(is_excluded("docs/.DS_Store", false));
-        assert!(is_excluded("kibana/.a.json.swp", false));
-        assert!(!is_excluded("docs/README.md", false));
-        assert!(!is_excluded("docs/build.md", false));
+        assert!(is_excluded("_dev/build/build.yml"));
+        assert!(is_excluded("data_stream/x/_dev/test/a.yml"));
+        assert!(is_excluded(".git/config"));
+        assert!(is_excluded("docs/.DS_Store"));
+        assert!(is_excluded("kibana/.a.json.swp"));
+        assert!(!is_excluded("docs/README.md"));
+        assert!(!is_excluded("docs/build.md"));
     }
 }

@@ -43,6 +43,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// A verdict given before any check could run (no manifest, a zip bomb).
+    pub fn refused(problem: Problem) -> Report {
+        Report {
+            problems: vec![problem],
+            warnings: Vec::new(),
+        }
+    }
+
     pub fn is_valid(&self) -> bool {
         self.problems.is_empty()
     }
@@ -72,43 +80,41 @@ pub fn validate_path(path: &Path) -> Result<Report, OpenError> {
 /// Validates a built package zip: one root folder `{name}-{version}/` (§7).
 pub fn validate_zip(path: &Path) -> Result<Report, OpenError> {
     let Some(fs) = ZipFs::open(path)? else {
-        return Ok(Report {
-            problems: vec![Problem::package(format!(
-                "no package manifest file found at {}: a built package has `<name>-<version>/manifest.yml`",
-                path.display()
-            ))],
-            warnings: Vec::new(),
-        });
+        return Ok(Report::refused(Problem::package(format!(
+            "no package manifest file found at {}: a built package has `<name>-<version>/manifest.yml`",
+            path.display()
+        ))));
     };
     if let Some(problem) = zip_bomb(&fs) {
-        return Ok(Report {
-            problems: vec![problem],
-            warnings: Vec::new(),
-        });
+        return Ok(Report::refused(problem));
     }
+    // package-spec does not look at the root folder's name; the registry and Package
+    // Storage find packages by it, so a built package must use `{name}-{version}`.
+    let (mut report, expected_root) = match open_package(&fs, None, Mode::Build) {
+        Ok(pkg) => (
+            check_package(&pkg),
+            Some(format!("{}-{}", pkg.name, pkg.version)),
+        ),
+        Err(problem) => (Report::refused(problem), None),
+    };
     let top = fs.top_level_names();
-    let mut report = validate_fs(&fs, None, Mode::Build);
-    if top.len() != 1 {
-        report.problems.insert(
-            0,
-            Problem::package(format!(
-                "a single directory is expected in zip file, {} found",
-                top.len()
-            )),
-        );
-    } else if let Ok(pkg) = open_package(&fs, None, Mode::Build) {
-        // package-spec does not look at the folder's name; the registry and Package
-        // Storage find packages by it, so a built package must use `{name}-{version}`.
-        let expected = format!("{}-{}", pkg.name, pkg.version);
-        if fs.root_dir() != expected {
-            report.problems.insert(
-                0,
-                Problem::package(format!(
+    let layout = if top.len() != 1 {
+        Some(format!(
+            "a single directory is expected in zip file, {} found",
+            top.len()
+        ))
+    } else {
+        expected_root
+            .filter(|expected| fs.root_dir() != expected)
+            .map(|expected| {
+                format!(
                     "the zip's root folder is {}, a built package's is {expected}",
                     fs.root_dir()
-                )),
-            );
-        }
+                )
+            })
+    };
+    if let Some(message) = layout {
+        report.problems.insert(0, Problem::package(message));
     }
     Ok(report)
 }
@@ -142,23 +148,23 @@ fn zip_bomb(fs: &ZipFs) -> Option<Problem> {
 /// Validates the package in `fs`. `root` is its folder on disk, if any (to follow
 /// `.link` files out of the package).
 pub fn validate_fs(fs: &dyn PackageFs, root: Option<PathBuf>, mode: Mode) -> Report {
-    let pkg = match open_package(fs, root, mode) {
-        Ok(pkg) => pkg,
-        Err(problem) => {
-            return Report {
-                problems: vec![problem],
-                warnings: Vec::new(),
-            };
-        }
-    };
+    match open_package(fs, root, mode) {
+        Ok(pkg) => check_package(&pkg),
+        Err(problem) => Report::refused(problem),
+    }
+}
+
+/// Runs every check on an opened package: structure and schemas, semantic rules,
+/// then the `validation.yml` filter and the pre-3.0.0 warnings.
+pub fn check_package(pkg: &Package<'_>) -> Report {
     let mut problems = Vec::new();
-    if let Some(p) = unreleased_spec(&pkg) {
+    if let Some(p) = unreleased_spec(pkg) {
         problems.push(p);
     }
-    problems.extend(structure::check(&pkg));
+    problems.extend(structure::check(pkg));
     let mut warnings = Vec::new();
-    for rule in rules::all().filter(|r| r.applies(&pkg)) {
-        for p in (rule.check)(&pkg) {
+    for rule in rules::all().filter(|r| r.applies(pkg)) {
+        for p in (rule.check)(pkg) {
             if rule.warning_before_3 && p.code.is_some() && !pkg.spec_at_least("3.0.0") {
                 warnings.push(p);
             } else {
@@ -166,7 +172,7 @@ pub fn validate_fs(fs: &dyn PackageFs, root: Option<PathBuf>, mode: Mode) -> Rep
             }
         }
     }
-    let excluded = excluded_codes(&pkg);
+    let excluded = excluded_codes(pkg);
     let (kept, dropped): (Vec<Problem>, Vec<Problem>) = problems
         .into_iter()
         .partition(|p| p.code.is_none_or(|c| !excluded.iter().any(|e| e == c)));
