@@ -911,17 +911,25 @@ pub fn node_from_json(value: &serde_json::Value) -> Node {
     Node { value, line: 0 }
 }
 
+/// The messages `schema` gives for the YAML document `yaml`, as the schema modules'
+/// tests compare them.
+#[cfg(test)]
+pub(crate) fn messages(schema: &Schema, yaml: &str) -> Vec<String> {
+    validate(
+        schema,
+        &epr_package::yaml::parse_v3(yaml).expect("test YAML parses"),
+        &NoFormats,
+    )
+    .into_iter()
+    .map(|e| e.to_string())
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use epr_package::yaml::parse_v3;
 
-    fn errors(schema: &Schema, yaml: &str) -> Vec<String> {
-        validate(schema, &parse_v3(yaml).unwrap(), &NoFormats)
-            .into_iter()
-            .map(|e| e.to_string())
-            .collect()
-    }
+    use super::messages as errors;
 
     #[test]
     fn gojsonschema_wording() {

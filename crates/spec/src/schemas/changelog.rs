@@ -58,14 +58,9 @@ pub fn validation(_v: &Version) -> Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{NoFormats, validate};
-    use epr_package::yaml::parse_v3;
 
     fn check(schema: Schema, yaml: &str) -> Vec<String> {
-        validate(&schema, &parse_v3(yaml).unwrap(), &NoFormats)
-            .into_iter()
-            .map(|e| e.to_string())
-            .collect()
+        crate::schema::messages(&schema, yaml)
     }
 
     #[test]

@@ -322,15 +322,10 @@ pub fn lifecycle(_v: &Version) -> Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{NoFormats, validate};
-    use epr_package::yaml::parse_v3;
 
     fn check(schema: fn(&Version) -> Schema, version: &str, yaml: &str) -> Vec<String> {
         let v = Version::parse(version).unwrap();
-        validate(&schema(&v), &parse_v3(yaml).unwrap(), &NoFormats)
-            .into_iter()
-            .map(|e| e.to_string())
-            .collect()
+        crate::schema::messages(&schema(&v), yaml)
     }
 
     const PACKAGE_STREAM: &str =

@@ -535,19 +535,11 @@ fn benchmark_rally_scenario() -> Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use epr_package::yaml::parse_v3;
 
     /// The messages of checking `yaml` as `which` for a package at `version`.
     fn errors_at(which: FileSchema, version: &str, yaml: &str) -> Vec<String> {
         let v = Version::parse(version).unwrap();
-        crate::schema::validate(
-            &schema(which, &v),
-            &parse_v3(yaml).unwrap(),
-            &crate::schema::NoFormats,
-        )
-        .into_iter()
-        .map(|e| e.to_string())
-        .collect()
+        crate::schema::messages(&schema(which, &v), yaml)
     }
 
     fn errors(which: FileSchema, yaml: &str) -> Vec<String> {

@@ -395,15 +395,10 @@ pub fn fields(v: &Version) -> Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{NoFormats, validate};
-    use epr_package::yaml::parse_v3;
 
     fn check(version: &str, yaml: &str) -> Vec<String> {
         let v = Version::parse(version).unwrap();
-        validate(&fields(&v), &parse_v3(yaml).unwrap(), &NoFormats)
-            .into_iter()
-            .map(|e| e.to_string())
-            .collect()
+        crate::schema::messages(&fields(&v), yaml)
     }
 
     #[test]

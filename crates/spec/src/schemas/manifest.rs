@@ -490,19 +490,12 @@ fn discovery() -> Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{NoFormats, validate};
-    use epr_package::yaml::parse_v3;
 
     fn ver(s: &str) -> Version {
         Version::parse(s).unwrap()
     }
 
-    fn errors(schema: &Schema, yaml: &str) -> Vec<String> {
-        validate(schema, &parse_v3(yaml).unwrap(), &NoFormats)
-            .into_iter()
-            .map(|e| e.to_string())
-            .collect()
-    }
+    use crate::schema::messages as errors;
 
     const HEAD: &str = "name: pkg\ntitle: Pkg\ndescription: A package.\nversion: 1.0.0\nowner:\n  github: elastic/team\n  type: elastic\n";
 

@@ -460,15 +460,10 @@ impl Texts<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{NoFormats, validate};
-    use epr_package::yaml::parse_v3;
 
     fn check(version: &str, yaml: &str) -> Vec<String> {
         let v = Version::parse(version).unwrap();
-        validate(&pipeline(&v), &parse_v3(yaml).unwrap(), &NoFormats)
-            .into_iter()
-            .map(|e| e.to_string())
-            .collect()
+        crate::schema::messages(&pipeline(&v), yaml)
     }
 
     fn coded(field: &str, text: &str) -> String {

@@ -176,15 +176,10 @@ pub fn transform(v: &Version) -> Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{NoFormats, validate};
-    use epr_package::yaml::parse_v3;
 
     fn check(schema: fn(&Version) -> Schema, version: &str, yaml: &str) -> Vec<String> {
         let v = Version::parse(version).unwrap();
-        validate(&schema(&v), &parse_v3(yaml).unwrap(), &NoFormats)
-            .into_iter()
-            .map(|e| e.to_string())
-            .collect()
+        crate::schema::messages(&schema(&v), yaml)
     }
 
     const PIVOT: &str = "source:\n  index: [logs-*]\ndest:\n  index: out\n  aliases:\n    - alias: latest\npivot:\n  group_by: {}\n  aggs: {}\nsettings:\n  num_failure_retries: 10\nretention_policy:\n  time:\n    field: '@timestamp'\n    max_age: 7d\nsync:\n  time:\n    field: '@timestamp'\n    delay: 60s\n";

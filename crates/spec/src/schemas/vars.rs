@@ -461,15 +461,8 @@ pub fn index_mode() -> Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{NoFormats, validate};
-    use epr_package::yaml::parse_v3;
 
-    fn errors(schema: &Schema, yaml: &str) -> Vec<String> {
-        validate(schema, &parse_v3(yaml).unwrap(), &NoFormats)
-            .into_iter()
-            .map(|e| e.to_string())
-            .collect()
-    }
+    use crate::schema::messages as errors;
 
     fn ver(s: &str) -> Version {
         Version::parse(s).unwrap()
