@@ -5,51 +5,34 @@ use epr_package::version::Version;
 
 use super::dev;
 use super::integration::{
-    any_assets, docs, esql_views, img, named_assets, named_assets_without_ecs, tags_file,
+    any_assets, changelog_file, docs, esql_views, img, manifest_file, named_assets,
+    named_assets_without_ecs, root_limits, tags_file,
 };
-use super::spec::{Item, Limits, MB, file, folder, spec};
+use super::spec::{Item, MB, file, folder, spec};
 use crate::schemas::{FileSchema, before};
 
 /// `content/spec.yml`: the package root.
 pub fn root(v: &Version) -> Item {
     let root = spec()
-        .limits(Limits {
-            total_contents: Some(65535),
-            total_size: Some(250 * MB),
-            size: Some(150 * MB),
-            configuration_size: Some(5 * MB),
-            relative_path_size: Some(3 * MB),
-            fields_per_data_stream: None,
-        })
+        .limits(root_limits(250 * MB, 150 * MB, None))
         // Beta in 3.3.0, GA since 3.3.1.
         .beta_if(before(v, "3.3.1"));
     // The package type does not exist before 3.3.0: nothing is allowed.
     if before(v, "3.3.0") {
         return root;
     }
-    root.child(
-        file("manifest.yml")
-            .yaml()
-            .size_limit(5 * MB)
-            .required()
-            .schema(FileSchema::ContentManifest),
-    )
-    .child(
-        file("changelog.yml")
-            .yaml()
-            .required()
-            .schema(FileSchema::Changelog),
-    )
-    .child(file("LICENSE.txt").plain_text())
-    .child(folder("docs").required().with_spec(docs()))
-    .child(folder("img").with_spec(img()))
-    .child(folder("kibana").with_spec(kibana(v)))
-    .child(file("validation.yml").yaml().schema(FileSchema::Validation))
-    .child_if(
-        !before(v, "3.6.0"),
-        folder("elasticsearch").with_spec(spec().child(esql_views())),
-    )
-    .child(folder("_dev").source_only().with_spec(dev::content()))
+    root.child(manifest_file(FileSchema::ContentManifest))
+        .child(changelog_file())
+        .child(file("LICENSE.txt").plain_text())
+        .child(folder("docs").required().with_spec(docs()))
+        .child(folder("img").with_spec(img()))
+        .child(folder("kibana").with_spec(kibana(v)))
+        .child(file("validation.yml").yaml().schema(FileSchema::Validation))
+        .child_if(
+            !before(v, "3.6.0"),
+            folder("elasticsearch").with_spec(spec().child(esql_views())),
+        )
+        .child(folder("_dev").source_only().with_spec(dev::content()))
 }
 
 /// `content/kibana/spec.yml`.

@@ -4,35 +4,17 @@
 use epr_package::version::Version;
 
 use super::dev;
-use super::integration::{agent, docs, fields, img};
-use super::spec::{Item, Limits, MB, file, files, folder, spec};
+use super::integration::{agent, changelog_file, docs, fields, img, manifest_file, root_limits};
+use super::spec::{Item, MB, file, files, folder, spec};
 use crate::schemas::{FileSchema, before};
 
 /// `input/spec.yml`: the package root.
 pub fn root(v: &Version) -> Item {
     spec()
         .additional_contents()
-        .limits(Limits {
-            total_contents: Some(65535),
-            total_size: Some(50 * MB),
-            size: Some(30 * MB),
-            configuration_size: Some(5 * MB),
-            relative_path_size: Some(3 * MB),
-            fields_per_data_stream: Some(2048),
-        })
-        .child(
-            file("manifest.yml")
-                .yaml()
-                .size_limit(5 * MB)
-                .required()
-                .schema(FileSchema::InputManifest),
-        )
-        .child(
-            file("changelog.yml")
-                .yaml()
-                .required()
-                .schema(FileSchema::Changelog),
-        )
+        .limits(root_limits(50 * MB, 30 * MB, Some(2048)))
+        .child(manifest_file(FileSchema::InputManifest))
+        .child(changelog_file())
         .child(file("LICENSE.txt").plain_text())
         .child(folder("agent").required().with_spec(agent()))
         .child(folder("docs").required().with_spec(docs()))

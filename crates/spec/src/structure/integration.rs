@@ -10,31 +10,44 @@ use super::dev;
 use super::spec::{Item, Limits, MB, file, files, folder, folders, spec};
 use crate::schemas::{FileSchema, before};
 
+/// The limits of a package root, which differ by type only in the total size, the
+/// size of one file and the fields per data stream.
+pub fn root_limits(total_size: u64, size: u64, fields_per_data_stream: Option<usize>) -> Limits {
+    Limits {
+        total_contents: Some(65535),
+        total_size: Some(total_size),
+        size: Some(size),
+        configuration_size: Some(5 * MB),
+        relative_path_size: Some(3 * MB),
+        fields_per_data_stream,
+    }
+}
+
+/// A `manifest.yml` (of a package root or a data stream): required, at most 5 MB,
+/// checked against `schema`.
+pub fn manifest_file(schema: FileSchema) -> Item {
+    file("manifest.yml")
+        .yaml()
+        .size_limit(5 * MB)
+        .required()
+        .schema(schema)
+}
+
+/// The root `changelog.yml` of every package type.
+pub fn changelog_file() -> Item {
+    file("changelog.yml")
+        .yaml()
+        .required()
+        .schema(FileSchema::Changelog)
+}
+
 /// `integration/spec.yml`: the package root.
 pub fn root(v: &Version) -> Item {
     spec()
         .additional_contents()
-        .limits(Limits {
-            total_contents: Some(65535),
-            total_size: Some(250 * MB),
-            size: Some(150 * MB),
-            configuration_size: Some(5 * MB),
-            relative_path_size: Some(3 * MB),
-            fields_per_data_stream: Some(2048),
-        })
-        .child(
-            file("manifest.yml")
-                .yaml()
-                .size_limit(5 * MB)
-                .required()
-                .schema(FileSchema::IntegrationManifest),
-        )
-        .child(
-            file("changelog.yml")
-                .yaml()
-                .required()
-                .schema(FileSchema::Changelog),
-        )
+        .limits(root_limits(250 * MB, 150 * MB, Some(2048)))
+        .child(manifest_file(FileSchema::IntegrationManifest))
+        .child(changelog_file())
         .child(file("NOTICE.txt").plain_text())
         .child(file("LICENSE.txt").plain_text())
         .child(folder("data_stream").with_spec(data_streams(v)))
@@ -92,13 +105,7 @@ fn data_streams(v: &Version) -> Item {
             // Fleet names the integration-level pipeline after it (package-spec#699).
             .forbid(r"^integration$")
             .required()
-            .child(
-                file("manifest.yml")
-                    .yaml()
-                    .size_limit(5 * MB)
-                    .required()
-                    .schema(FileSchema::DataStreamManifest),
-            )
+            .child(manifest_file(FileSchema::DataStreamManifest))
             .child(folder("fields").required().with_spec(fields()))
             .child(folder("agent").with_spec(stream_agent()))
             .child(data_stream_elasticsearch(v))
