@@ -3,7 +3,8 @@
 //! # Layout
 //!
 //! - [`sources`]: finding packages under `package_paths` (folders and zips) in parallel.
-//! - [`catalog`]: the immutable snapshot, grouped by indexer, with precomputed bytes.
+//! - [`catalog`]: the immutable snapshot, grouped by indexer, with precomputed bytes;
+//!   storage index revisions applied in time proportional to the change.
 //! - [`query`]: `/search` and `/categories` parameters and their error texts.
 //! - [`search`]: the filtering algorithms and the response bodies.
 
@@ -12,4 +13,4 @@ pub mod query;
 pub mod search;
 pub mod sources;
 
-pub use catalog::{Catalog, Entry, Indexer};
+pub use catalog::{Catalog, Entry, Indexer, STORAGE_INDEXER, StorageDelta};
