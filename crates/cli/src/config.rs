@@ -60,6 +60,37 @@ pub struct ServeArgs {
     #[arg(long, env = "EPR_PACKAGE_PATHS_ENABLE_WATCHER", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_go_bool)]
     pub package_paths_enable_watcher: bool,
 
+    /// Serve the packages of a Package Storage v2 index (cursor.json, search-index-all.json).
+    #[arg(long, env = "EPR_FEATURE_STORAGE_INDEXER", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_go_bool)]
+    pub feature_storage_indexer: bool,
+
+    /// Upstream's SQLite variant of the storage indexer; here the same in-memory indexer
+    /// (same responses, lighter). Mutually exclusive with --feature-storage-indexer.
+    #[arg(long, env = "EPR_FEATURE_SQL_STORAGE_INDEXER", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_go_bool)]
+    pub feature_sql_storage_indexer: bool,
+
+    /// Accepted for compatibility: index revisions are always applied as deltas when
+    /// their chain can be followed, and from the full index otherwise.
+    #[arg(long, env = "EPR_FEATURE_INCREMENTAL_UPDATES", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_go_bool)]
+    pub feature_incremental_updates: bool,
+
+    /// The bucket holding the index: gs://bucket[/root], s3://bucket[/root] or file:///path.
+    #[arg(long, env = "EPR_STORAGE_INDEXER_BUCKET_INTERNAL", default_value = "")]
+    pub storage_indexer_bucket_internal: String,
+
+    /// Where the artifacts of storage packages are read: an HTTP(S) endpoint (piped
+    /// through, as upstream) or a bucket URL (file://, s3://, gs://) read directly.
+    #[arg(
+        long,
+        env = "EPR_STORAGE_ENDPOINT",
+        default_value = "https://package-storage.elastic.co/"
+    )]
+    pub storage_endpoint: String,
+
+    /// How often cursor.json is polled (Go duration); 0 loads the index once.
+    #[arg(long, env = "EPR_STORAGE_INDEXER_WATCH_INTERVAL", default_value = "1m", value_parser = |s: &str| parse_go_duration(s).map_err(|e| e.to_string()))]
+    pub storage_indexer_watch_interval: Duration,
+
     /// Print the version and exit.
     #[arg(long, env = "EPR_VERSION", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_go_bool)]
     pub version: bool,

@@ -1,9 +1,13 @@
 //! `package-registry`: serves the Elastic Package Registry API (no subcommand, or
-//! `serve`), configured like the upstream server.
+//! `serve`), configured like the upstream server; its subcommands are the tools
+//! around it (validate, build, sign, verify, publish).
 
 mod build;
 mod config;
+mod publish;
 mod serve;
+mod sign;
+mod storage_source;
 mod validate;
 mod watch;
 
@@ -46,6 +50,14 @@ enum Command {
         #[arg(long, default_value = ".")]
         output: std::path::PathBuf,
     },
+    /// Sign package zips: writes a detached, ASCII-armored OpenPGP signature `<zip>.sig`.
+    Sign(sign::SignArgs),
+    /// Check a package zip's detached OpenPGP signature against trusted public keys.
+    Verify(sign::VerifyArgs),
+    /// Publish signed package zips into a Package Storage v2 bucket (or, with
+    /// --worker, whatever is dropped into its queue); exit 0 all published, 1 one was
+    /// refused, 2 publishing failed.
+    Publish(publish::PublishArgs),
 }
 
 /// The upstream takes Go-style flags (`-address x`); accept them by turning a
@@ -101,6 +113,12 @@ fn main() -> std::process::ExitCode {
     if let Some(Command::Build { path, output }) = &cli.command {
         return build::run(path, output);
     }
+    if let Some(Command::Sign(args)) = &cli.command {
+        return sign::run_sign(args);
+    }
+    if let Some(Command::Verify(args)) = &cli.command {
+        return sign::run_verify(args);
+    }
     init_logging(&cli.serve.log_level, &cli.serve.log_type);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -112,6 +130,9 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let Some(Command::Publish(args)) = cli.command {
+        return runtime.block_on(publish::run(args));
+    }
     // Only serving is left here: the tools returned above.
     let result = runtime.block_on(serve::run(cli.serve));
     match result {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use epr_index::Catalog;
 use epr_index::sources::load_package_paths;
+use epr_index::{Catalog, Indexer};
 use epr_package::LoadOptions;
 use epr_server::{AppState, ServerConfig};
 
@@ -20,9 +20,10 @@ struct LoadSettings {
     workers: usize,
 }
 
-fn load_catalog(s: &LoadSettings) -> anyhow::Result<Catalog> {
+/// The zip and folder indexers of the package paths.
+fn load_local(s: &LoadSettings) -> anyhow::Result<Vec<Indexer>> {
     match load_package_paths(&s.paths, &s.options, s.workers) {
-        Ok(indexers) => Ok(Catalog::new(indexers)),
+        Ok(indexers) => Ok(indexers),
         Err(errors) => {
             let details: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
             bail!(
@@ -56,10 +57,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let started = std::time::Instant::now();
-    let catalog = {
+    let local = {
         let s = settings.clone();
-        tokio::task::spawn_blocking(move || load_catalog(&s)).await??
+        tokio::task::spawn_blocking(move || load_local(&s)).await??
     };
+    let storage = crate::storage_source::open(&args).await?;
+    let mut catalog = Catalog::new(local);
+    if let Some((_, packages)) = &storage {
+        catalog = catalog.with_storage(packages.clone());
+    }
     tracing::info!(
         packages = catalog.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -68,7 +74,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.dry_run {
         return Ok(());
     }
-    if catalog.is_empty() {
+    if catalog.is_empty() && storage.is_none() {
         if args.package_paths_enable_watcher {
             tracing::warn!("no local packages found; waiting for the watcher to find some");
         } else {
@@ -88,10 +94,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| "package-registry".into()),
         ..ServerConfig::default()
     };
-    let state = AppState::new(config, catalog);
+    let endpoint = match &storage {
+        Some(_) => Some(
+            epr_server::storage_files::StorageEndpoint::parse(&args.storage_endpoint)
+                .map_err(anyhow::Error::msg)?,
+        ),
+        None => None,
+    };
+    let state = AppState::with_storage(config, catalog, endpoint);
+    if let Some((source, _)) = storage {
+        crate::storage_source::spawn_poller(
+            state.clone(),
+            source,
+            args.storage_indexer_watch_interval,
+        );
+    }
     let _watcher = if args.package_paths_enable_watcher {
         let paths = settings.paths.clone();
-        let reload: crate::watch::Reloader = Arc::new(move || load_catalog(&settings));
+        // The storage packages stay as they are: only the local indexers reload.
+        let reload: crate::watch::Reloader =
+            Arc::new(move |current: &Catalog| Ok(current.with_local(load_local(&settings)?)));
         Some(crate::watch::start(state.clone(), &paths, reload)?)
     } else {
         None
@@ -107,7 +129,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -15,7 +15,8 @@ use notify::{RecursiveMode, Watcher};
 
 use crate::serve::WATCH_DEBOUNCE;
 
-pub type Reloader = Arc<dyn Fn() -> anyhow::Result<Catalog> + Send + Sync>;
+/// Builds the next catalog from the current one.
+pub type Reloader = Arc<dyn Fn(&Catalog) -> anyhow::Result<Catalog> + Send + Sync>;
 
 /// Starts watching; dropping the returned watcher stops it.
 pub fn start(
@@ -45,13 +46,12 @@ pub fn start(
                     Err(RecvTimeoutError::Disconnected) => return,
                 }
             }
-            match reload() {
+            match state.update_catalog(|current| reload(current)) {
                 Ok(catalog) => {
                     tracing::info!(
                         packages = catalog.len(),
                         "package paths changed; catalog reloaded"
                     );
-                    state.swap_catalog(catalog);
                 }
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}"), "reloading packages failed; keeping the previous packages")

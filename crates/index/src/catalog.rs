@@ -333,6 +333,14 @@ impl Catalog {
         self.with_storage_indexer(storage)
     }
 
+    /// Replaces the zip and folder indexers (a reload of the package paths) and
+    /// keeps the storage one.
+    pub fn with_local(&self, local: Vec<Indexer>) -> Catalog {
+        Catalog {
+            indexers: self.storage().cloned().into_iter().chain(local).collect(),
+        }
+    }
+
     /// Cloning an indexer copies a few pointers: the collections are persistent.
     fn with_storage_indexer(&self, storage: Indexer) -> Catalog {
         let others = self

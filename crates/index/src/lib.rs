@@ -7,10 +7,13 @@
 //!   storage index revisions applied in time proportional to the change.
 //! - [`query`]: `/search` and `/categories` parameters and their error texts.
 //! - [`search`]: the filtering algorithms and the response bodies.
+//! - [`storage_index`]: Package Storage v2 index files (`search-index-all.json`,
+//!   deltas), read into packages and written by the publisher.
 
 pub mod catalog;
 pub mod query;
 pub mod search;
 pub mod sources;
+pub mod storage_index;
 
 pub use catalog::{Catalog, Entry, Indexer, STORAGE_INDEXER, StorageDelta};

@@ -183,6 +183,23 @@ impl PackageFs for DirFs {
     }
 }
 
+/// The files of a package that has none here: a Package Storage package, whose
+/// files the server fetches from the bucket instead.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EmptyFs;
+
+impl PackageFs for EmptyFs {
+    fn entries(&self) -> &[Entry] {
+        &[]
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        Err(FsError::NotFound {
+            path: path.to_string(),
+        })
+    }
+}
+
 /// A package inside a zip: the root is the folder of the first `<dir>/manifest.yml`.
 #[derive(Debug)]
 pub struct ZipFs {

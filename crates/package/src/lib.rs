@@ -6,6 +6,8 @@
 //! - [`yaml`]: YAML 1.1 documents with dotted keys expanded, as the upstream reads them.
 //! - [`decode`]: typed reads from YAML that collect every problem.
 //! - [`package`]: a loaded package, its derived fields and its JSON documents.
+//! - [`index_entry`]: a package from a Package Storage v2 index entry, and the
+//!   entry our publisher writes for a package.
 //! - [`manifest_parts`], [`data_stream`]: the pieces of manifests.
 //! - [`json`]: JSON printed byte for byte as the upstream prints it.
 //! - [`version`], [`constraint`]: Masterminds-compatible versions and constraints.
@@ -17,10 +19,12 @@ pub mod data_stream;
 pub mod decode;
 pub mod fs;
 pub mod go_text;
+pub mod index_entry;
 pub mod json;
 pub mod manifest_parts;
 pub mod package;
 pub mod version;
 pub mod yaml;
 
+pub use index_entry::from_index_manifest;
 pub use package::{LoadError, LoadOptions, Location, Package};

@@ -25,13 +25,22 @@ pub enum Location {
     Dir(PathBuf),
     /// A package zip file.
     Zip(PathBuf),
+    /// An entry of a Package Storage v2 index: the files are in the bucket, under
+    /// `base_path` (`{name}-{version}.zip`, as the upstream sets it).
+    Storage { base_path: String },
 }
 
 impl Location {
+    /// The local path, or for storage packages the bucket-relative `base_path`.
     pub fn path(&self) -> &Path {
         match self {
             Location::Dir(p) | Location::Zip(p) => p,
+            Location::Storage { base_path } => Path::new(base_path),
         }
+    }
+
+    pub fn is_storage(&self) -> bool {
+        matches!(self, Location::Storage { .. })
     }
 }
 
@@ -78,7 +87,9 @@ pub struct Package {
     pub semver: Version,
     pub release: String,
     pub kind: String,
-    /// Known categories only (unknown ones are dropped at load, as upstream does).
+    /// Local packages: known categories only (unknown ones are dropped at load, as
+    /// upstream does). Storage packages: as the index gives them, unknown ones
+    /// included (spec/api.md §9), so category queries and counts see them too.
     pub categories: Vec<String>,
     pub templates: Vec<TemplateInfo>,
     pub kibana: Option<Constraints>,
@@ -91,23 +102,28 @@ pub struct Package {
     /// The package's own `deprecated` object, before propagation across versions.
     pub deprecated: Option<Json>,
     pub location: Location,
+    /// The local `.sig` file; `None` for storage packages, whose signature is in the
+    /// bucket (their `signature_path` is printed as the index gives it).
     pub signature: Option<PathBuf>,
+    /// The package's files; empty for storage packages.
     pub fs: Arc<dyn PackageFs>,
-    doc: Doc,
+    pub(crate) doc: Doc,
 }
 
 /// The JSON pieces of the two documents, in output order (spec/api.md §4.1, §4.2).
+/// Built by [`load`] for local packages and by
+/// [`crate::index_entry::from_index_manifest`] for storage packages.
 #[derive(Debug, Default)]
-struct Doc {
-    head: Vec<(String, Json)>,
-    conditions_to_signature: Vec<(String, Json)>,
-    discovery: Option<Json>,
-    base_data_streams: Option<Json>,
-    tail: Vec<(String, Json)>,
-    full_only: Vec<(String, Json)>,
-    full_templates: Option<Json>,
-    full_data_streams: Option<Json>,
-    full_end: Vec<(String, Json)>,
+pub(crate) struct Doc {
+    pub(crate) head: Vec<(String, Json)>,
+    pub(crate) conditions_to_signature: Vec<(String, Json)>,
+    pub(crate) discovery: Option<Json>,
+    pub(crate) base_data_streams: Option<Json>,
+    pub(crate) tail: Vec<(String, Json)>,
+    pub(crate) full_only: Vec<(String, Json)>,
+    pub(crate) full_templates: Option<Json>,
+    pub(crate) full_data_streams: Option<Json>,
+    pub(crate) full_end: Vec<(String, Json)>,
 }
 
 impl Package {
@@ -117,6 +133,14 @@ impl Package {
 
     pub fn is_experimental(&self) -> bool {
         self.release == "experimental"
+    }
+
+    /// The `signature_path` the documents print, if any.
+    pub fn signature_path(&self) -> Option<&str> {
+        match obj_entry(&self.doc.conditions_to_signature, "signature_path") {
+            Some(Json::Str(s)) => Some(s),
+            _ => None,
+        }
     }
 
     /// The `/search` entry. `deprecated` is the propagated deprecation (§5.11);
@@ -407,8 +431,14 @@ pub fn load(
         ),
     }
     let assets = parts::assets(fs.as_ref(), &url_base, &mut p);
-    let signature_file = PathBuf::from(format!("{}.sig", location.path().display()));
-    let signature = signature_file.is_file().then_some(signature_file);
+    let signature = match &location {
+        Location::Dir(path) | Location::Zip(path) => {
+            let signature_file = PathBuf::from(format!("{}.sig", path.display()));
+            signature_file.is_file().then_some(signature_file)
+        }
+        // Storage packages come from index entries, not from `load`.
+        Location::Storage { .. } => None,
+    };
     if opts.require_signature && signature.is_none() {
         p.push(
             None,
@@ -573,7 +603,11 @@ pub fn load(
 
 fn obj_field<'a>(json: &'a Json, key: &str) -> Option<&'a Json> {
     match json {
-        Json::Obj(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+        Json::Obj(entries) => obj_entry(entries, key),
         _ => None,
     }
+}
+
+fn obj_entry<'a>(entries: &'a [(String, Json)], key: &str) -> Option<&'a Json> {
+    entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }

@@ -41,13 +41,30 @@ pub struct App {
     pub config: ServerConfig,
     /// Readers load the current snapshot; a reload stores a new one and never waits for them.
     pub catalog: ArcSwap<Catalog>,
+    /// Serialises the writers (the package path watcher, the storage poller), so
+    /// that each derives its new catalog from the latest one and no change is lost.
+    /// Readers never take it.
+    writer: std::sync::Mutex<()>,
+    /// Where the files of storage packages are read; `None` without a storage indexer.
+    pub storage: Option<crate::storage_files::StorageEndpoint>,
 }
 
 impl AppState {
     pub fn new(config: ServerConfig, catalog: Catalog) -> AppState {
+        Self::with_storage(config, catalog, None)
+    }
+
+    /// A state whose storage packages' files are read from `storage`.
+    pub fn with_storage(
+        config: ServerConfig,
+        catalog: Catalog,
+        storage: Option<crate::storage_files::StorageEndpoint>,
+    ) -> AppState {
         AppState(Arc::new(App {
             config,
             catalog: ArcSwap::from_pointee(catalog),
+            writer: std::sync::Mutex::new(()),
+            storage,
         }))
     }
 
@@ -57,7 +74,26 @@ impl AppState {
 
     /// Replaces the catalog; requests in flight finish on the one they started with.
     pub fn swap_catalog(&self, catalog: Catalog) {
+        let _writer = self.lock_writer();
         self.0.catalog.store(Arc::new(catalog));
+    }
+
+    /// Derives a new catalog from the current one and swaps it in. Writers run one
+    /// at a time; `change` gets the latest catalog, and an error keeps it.
+    pub fn update_catalog<E>(
+        &self,
+        change: impl FnOnce(&Catalog) -> Result<Catalog, E>,
+    ) -> Result<Arc<Catalog>, E> {
+        let _writer = self.lock_writer();
+        let next = Arc::new(change(&self.0.catalog.load())?);
+        self.0.catalog.store(next.clone());
+        Ok(next)
+    }
+
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
+        // A writer that panicked left no half-made state behind (the swap is one
+        // store), so the lock stays usable.
+        self.0.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn config(&self) -> &ServerConfig {

@@ -89,6 +89,10 @@ pub async fn get_package_file(
         Err(e) => return e.into_response_with(None),
     };
     let cache = state.config().cache_catch_all;
+    if package.location.is_storage() {
+        let key = epr_storage::layout::static_file(&package.name, &package.version, file);
+        return from_storage(state, req, &key).await;
+    }
     let fs = package.fs.clone();
     let path = file.to_string();
     let read = tokio::task::spawn_blocking(move || {
@@ -132,6 +136,10 @@ pub async fn download_package(
     let cache = state.config().cache_catch_all;
     match &package.location {
         Location::Zip(path) => serve_file(state, req, path.clone()).await,
+        Location::Storage { .. } => {
+            let key = epr_storage::layout::package_zip(&package.name, &package.version);
+            from_storage(state, req, &key).await
+        }
         Location::Dir(_) => {
             let prefix = format!("{}-{}", package.name, package.version);
             match tokio::task::spawn_blocking(move || zip_folder(package.fs.as_ref(), &prefix))
@@ -246,9 +254,23 @@ pub async fn get_signature(state: &AppState, req: &Parts, name: &str, version: &
         Ok(p) => p,
         Err(e) => return e.into_response_with(None),
     };
+    if package.location.is_storage() {
+        let key = epr_storage::layout::package_signature(&package.name, &package.version);
+        return from_storage(state, req, &key).await;
+    }
     match &package.signature {
         Some(path) => serve_file(state, req, path.clone()).await,
         // The upstream answers 500 here; a missing file is a 404 (spec/api.md §3.9).
         None => AppError::NotFound("signature file not found".into()).into_response_with(None),
+    }
+}
+
+/// A file of a storage package, from the storage endpoint or bucket.
+async fn from_storage(state: &AppState, req: &Parts, key: &str) -> Response {
+    let cache = state.config().cache_catch_all;
+    match &state.0.storage {
+        Some(endpoint) => endpoint.serve(req, key, cache).await,
+        // A catalog with storage packages always comes with an endpoint; be safe.
+        None => AppError::Internal.into_response_with(Some(cache)),
     }
 }

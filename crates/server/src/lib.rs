@@ -1,11 +1,13 @@
 //! The HTTP layer of the registry: routing, thin handlers and response shapes.
-//! Domain logic lives in `epr-package` and `epr-index`.
+//! Domain logic lives in `epr-package`, `epr-index` and `epr-storage`.
 //!
 //! # Layout
 //!
 //! - [`routes`]: the route table, path cleaning and strict-slash redirects.
 //! - [`handlers`]: one function per endpoint, and [`handlers::dispatch`] in front.
 //! - [`files`]: static files, package zips and signatures.
+//! - [`storage_files`]: the same for packages of a storage index, read from the
+//!   storage endpoint or bucket.
 //! - [`file_response`]: Go's `http.ServeContent` semantics (ranges, conditionals).
 //! - [`response`]: cache headers, CORS, redirects and error bodies.
 //! - [`app`]: shared state and the atomically swapped catalog.
@@ -16,6 +18,7 @@ pub mod files;
 pub mod handlers;
 pub mod response;
 pub mod routes;
+pub mod storage_files;
 
 pub use app::{AppState, ServerConfig};
 

@@ -1,10 +1,24 @@
-//! Package Storage v2 (spec/storage-and-publishing.md §2 to §5).
+//! Package Storage v2 (spec/storage-and-publishing.md §2 to §5): the bucket, the
+//! signatures, publishing into it and reading its index.
 //!
 //! # Layout
 //!
-//! - [`signature`]: detached, ASCII-armored OpenPGP signatures (sign and verify).
 //! - [`bucket`]: a bucket (`file://`, `s3://`, `gs://`, `memory://`) over `object_store`,
 //!   with create-only writes and compare-and-swap replacement.
+//! - [`layout`]: the object keys of the v2 layout.
+//! - [`signature`]: detached, ASCII-armored OpenPGP signatures (sign and verify).
+//! - [`candidate`]: the checks a candidate passes before anything is written.
+//! - [`publish`]: publishing one candidate: claim, store, index.
+//! - [`cursor`] and [`revision`]: `cursor.json` and advancing the index safely.
+//! - [`queue`]: the worker that publishes what is dropped into a queue.
+//! - [`reader`]: the registry side: loading the index and following its revisions.
 
 pub mod bucket;
+pub mod candidate;
+pub mod cursor;
+pub mod layout;
+pub mod publish;
+pub mod queue;
+pub mod reader;
+pub mod revision;
 pub mod signature;

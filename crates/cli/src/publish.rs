@@ -1,0 +1,185 @@
+//! `package-registry publish`: publish package zips into a Package Storage v2 bucket,
+//! given on the command line or, with `--worker`, dropped into a queue.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use clap::Args;
+use epr_storage::bucket::{Bucket, BucketOptions};
+use epr_storage::candidate::Limits;
+use epr_storage::publish::{PublishError, Publisher};
+use epr_storage::queue::{self, WorkerOptions};
+use epr_storage::signature::Keyring;
+
+use crate::config::parse_go_duration;
+
+#[derive(Debug, Clone, Args)]
+pub struct PublishArgs {
+    /// The bucket to publish into: file:///path, s3://bucket[/prefix] or
+    /// gs://bucket[/prefix] (S3 and GCS are configured the usual way: AWS_* variables,
+    /// AWS_ENDPOINT_URL for S3-compatible servers, STORAGE_EMULATOR_HOST for a GCS emulator).
+    #[arg(long, env = "EPR_PUBLISH_STORAGE")]
+    pub storage: String,
+
+    /// The public keys trusted to sign packages (ASCII-armored; several keys may be
+    /// concatenated).
+    #[arg(long, env = "EPR_PUBLISH_KEYRING")]
+    pub keyring: PathBuf,
+
+    /// The package zips, each with its detached signature `<zip>.sig` beside it.
+    #[arg(required_unless_present = "worker", conflicts_with = "worker")]
+    pub zips: Vec<PathBuf>,
+
+    /// Run until stopped, publishing the candidates dropped into the queue.
+    #[arg(long)]
+    pub worker: bool,
+
+    /// The queue the worker reads (a bucket URL); default: the `queue` folder of the
+    /// storage bucket.
+    #[arg(long, requires = "worker")]
+    pub queue: Option<String>,
+
+    /// How often the worker looks at the queue (Go duration, e.g. 10s).
+    #[arg(long, default_value = "10s", value_parser = duration)]
+    pub interval: Duration,
+
+    /// How long a queued zip may wait for its signature before it is refused.
+    #[arg(long, default_value = "5m", value_parser = duration)]
+    pub signature_grace: Duration,
+
+    /// The largest candidate zip accepted, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_zip_bytes)]
+    pub max_zip_bytes: u64,
+
+    /// Process the queue once and exit (with --worker; for scripts and tests).
+    #[arg(long, requires = "worker")]
+    pub once: bool,
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    parse_go_duration(s).map_err(|e| e.to_string())
+}
+
+/// Exit status: 0 every candidate published (or already was), 1 one was refused,
+/// 2 publishing failed for another reason (bucket unreachable, unreadable file).
+pub async fn run(args: PublishArgs) -> ExitCode {
+    let publisher = match publisher(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.worker {
+        return run_worker(&args, &publisher).await;
+    }
+    let mut worst = 0u8;
+    for zip in &args.zips {
+        let status = publish_file(&publisher, zip).await;
+        worst = worst.max(status);
+    }
+    ExitCode::from(worst)
+}
+
+fn publisher(args: &PublishArgs) -> anyhow::Result<Publisher> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(&args.keyring)
+        .with_context(|| format!("cannot read the keyring {}", args.keyring.display()))?;
+    let keyring = Keyring::from_armored(&text)
+        .with_context(|| format!("keyring {}", args.keyring.display()))?;
+    let bucket = Bucket::open(&args.storage, &BucketOptions::default())?;
+    let limits = Limits {
+        max_zip_bytes: args.max_zip_bytes,
+    };
+    Ok(Publisher::new(Arc::new(bucket), Arc::new(keyring), limits))
+}
+
+async fn publish_file(publisher: &Publisher, zip: &Path) -> u8 {
+    let zip_bytes = match tokio::fs::read(zip).await {
+        Ok(b) => Bytes::from(b),
+        Err(e) => {
+            eprintln!("{}: cannot read: {e}", zip.display());
+            return 2;
+        }
+    };
+    let sig_path = PathBuf::from(format!("{}.sig", zip.display()));
+    let signature = match tokio::fs::read(&sig_path).await {
+        Ok(b) => Some(Bytes::from(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            eprintln!("{}: cannot read: {e}", sig_path.display());
+            return 2;
+        }
+    };
+    let file = zip.display().to_string();
+    match publisher.publish(&file, zip_bytes, signature).await {
+        Ok(outcome) => {
+            println!("{outcome}");
+            0
+        }
+        Err(e @ PublishError::Refused(_)) => {
+            eprintln!("refused: {e}");
+            1
+        }
+        Err(e) => {
+            eprintln!(
+                "{}: publishing failed, nothing was published: {e}",
+                zip.display()
+            );
+            2
+        }
+    }
+}
+
+async fn run_worker(args: &PublishArgs, publisher: &Publisher) -> ExitCode {
+    let queue_url = args
+        .queue
+        .clone()
+        .unwrap_or_else(|| default_queue(&args.storage));
+    let queue = match Bucket::open(&queue_url, &BucketOptions::default()) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("error: queue: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = WorkerOptions {
+        interval: args.interval,
+        signature_grace: args.signature_grace,
+    };
+    if args.once {
+        return match queue::run_once(publisher, &queue, &options).await {
+            Ok(round) => {
+                for c in &round.published {
+                    println!("{c}: published");
+                }
+                for c in &round.refused {
+                    println!("{c}: refused (see {c}.refused.txt)");
+                }
+                for c in &round.deferred {
+                    println!("{c}: left for a later round");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    tracing::info!(queue = %queue_url, storage = %args.storage, "publishing worker started");
+    queue::run(publisher, &queue, &options, crate::serve::shutdown_signal()).await;
+    ExitCode::SUCCESS
+}
+
+/// The `queue` folder of the storage bucket.
+fn default_queue(storage: &str) -> String {
+    format!(
+        "{}/{}",
+        storage.trim_end_matches('/'),
+        epr_storage::layout::DEFAULT_QUEUE_FOLDER
+    )
+}

@@ -1,0 +1,127 @@
+//! Helpers shared by the binary's end-to-end tests: running the binary, a started
+//! server that stops on drop, and plain HTTP/1.1 requests.
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_package-registry"))
+}
+
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/packages")
+        .canonicalize()
+        .unwrap()
+}
+
+pub fn write_config(dir: &Path, paths: &[&Path]) -> PathBuf {
+    let mut text = String::from("package_paths:\n");
+    for p in paths {
+        text.push_str(&format!("  - {}\n", p.display()));
+    }
+    let path = dir.join("config.yml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub fn write_package(root: &Path, name: &str, version: &str) {
+    let dir = root.join(name).join(version);
+    std::fs::create_dir_all(dir.join("docs")).unwrap();
+    std::fs::write(
+        dir.join("manifest.yml"),
+        format!(
+            "format_version: 3.0.0\nname: {name}\nversion: {version}\ntitle: T\ndescription: D\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("docs/README.md"), "# r\n").unwrap();
+}
+
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let status = out.get(9..12)?.parse().ok()?;
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// GET `path` and return the body bytes when the status is 200.
+pub fn http_download(port: u16, path: &str) -> Option<Vec<u8>> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    let end = out.windows(4).position(|w| w == b"\r\n\r\n")?;
+    out.starts_with(b"HTTP/1.1 200")
+        .then(|| out[end + 4..].to_vec())
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Server(pub Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn start(config: &Path, port: u16, extra: &[&str]) -> Server {
+    let child = bin()
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--address",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["--require-package-signatures=false"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    assert!(
+        wait_for_status(port, "/health", 200),
+        "server did not become ready"
+    );
+    server
+}
+
+/// Polls `path` until it answers `status`, for up to 20 seconds.
+pub fn wait_for_status(port: u16, path: &str, status: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if http_get(port, path).is_some_and(|(s, _)| s == status) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}

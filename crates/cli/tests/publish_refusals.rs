@@ -1,0 +1,287 @@
+//! `package-registry publish` refusals: each names what was wrong and leaves the
+//! bucket byte-for-byte as it was; and the queue worker keeps what it refuses with
+//! the reason beside it.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::*;
+use epr_storage::signature::{KeyKind, SecretKey, generate_key, sign_detached};
+
+struct Signer {
+    secret: SecretKey,
+    keyring: PathBuf,
+}
+
+fn signer(dir: &Path, uid: &str) -> Signer {
+    let (secret, public) = generate_key(uid, KeyKind::Ed25519).unwrap();
+    let keyring = dir.join(format!("{}.asc", uid.replace(' ', "_")));
+    std::fs::write(&keyring, public).unwrap();
+    Signer {
+        secret: SecretKey::from_armored(&secret, None).unwrap(),
+        keyring,
+    }
+}
+
+fn built_fixture(out: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/source/hello_logs");
+    epr_spec::build::build(&src, out).unwrap()
+}
+
+fn sign(signer: &Signer, zip: &Path) {
+    let sig = sign_detached(&signer.secret, &std::fs::read(zip).unwrap()).unwrap();
+    std::fs::write(format!("{}.sig", zip.display()), sig).unwrap();
+}
+
+/// Rewrites a zip entry by entry: `rename` maps names, `edit` may change contents.
+fn rewrite_zip(
+    from: &Path,
+    to: &Path,
+    rename: impl Fn(&str) -> String,
+    edit: impl Fn(&str, Vec<u8>) -> Vec<u8>,
+) {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(from).unwrap()).unwrap();
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    for i in 0..archive.len() {
+        let mut f = archive.by_index(i).unwrap();
+        let name = rename(f.name());
+        if f.is_dir() {
+            writer.add_directory(name, options).unwrap();
+            continue;
+        }
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        let bytes = edit(&name, bytes);
+        writer.start_file(name, options).unwrap();
+        writer.write_all(&bytes).unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+fn replace(bytes: Vec<u8>, from: &str, to: &str) -> Vec<u8> {
+    String::from_utf8(bytes)
+        .unwrap()
+        .replace(from, to)
+        .into_bytes()
+}
+
+/// Every file of the bucket folder with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        let Ok(read) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in read {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let key = path.strip_prefix(root).unwrap().display().to_string();
+                out.insert(key, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn publish(bucket: &Path, keyring: &Path, zip: &Path) -> Output {
+    bin()
+        .args(["publish", "--storage"])
+        .arg(format!("file://{}", bucket.display()))
+        .arg("--keyring")
+        .arg(keyring)
+        .arg(zip)
+        .output()
+        .unwrap()
+}
+
+/// Publishes `zip` expecting a refusal whose message contains `reason`, and checks
+/// that the bucket did not change.
+fn assert_refused(bucket: &Path, keyring: &Path, zip: &Path, reason: &str) {
+    let before = snapshot(bucket);
+    let o = publish(bucket, keyring, zip);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{}: {stderr}", zip.display());
+    assert!(stderr.contains(reason), "expected {reason:?} in: {stderr}");
+    assert!(
+        snapshot(bucket) == before,
+        "{}: the refusal changed the bucket",
+        zip.display()
+    );
+}
+
+#[test]
+fn refusals_name_the_reason_and_change_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bucket = tmp.path().join("bucket");
+    let trusted = signer(tmp.path(), "Trusted");
+    let stranger = signer(tmp.path(), "Stranger");
+
+    // Something published first, so that "unchanged" covers a real index.
+    let good = built_fixture(&tmp.path().join("good"));
+    sign(&trusted, &good);
+    let o = publish(&bucket, &trusted.keyring, &good);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(snapshot(&bucket).contains_key("v2/metadata/cursor.json"));
+
+    // The fixture at version 1.0.1, so that it does not conflict with the published one.
+    let valid = tmp.path().join("hello_logs-1.0.1.zip");
+    rewrite_zip(
+        &good,
+        &valid,
+        |n| n.replace("hello_logs-1.0.0/", "hello_logs-1.0.1/"),
+        |n, b| match n {
+            "hello_logs-1.0.1/manifest.yml" => replace(b, "version: 1.0.0", "version: 1.0.1"),
+            "hello_logs-1.0.1/changelog.yml" => replace(b, "\"1.0.0\"", "\"1.0.1\""),
+            _ => b,
+        },
+    );
+    // A fresh folder per case, holding `hello_logs-1.0.1.zip`.
+    let case = |name: &str| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("hello_logs-1.0.1.zip")
+    };
+    let copy_of_valid = |name: &str| {
+        let zip = case(name);
+        std::fs::copy(&valid, &zip).unwrap();
+        zip
+    };
+
+    // A signature of other bytes.
+    let zip = copy_of_valid("wrong_signature");
+    std::fs::copy(
+        format!("{}.sig", good.display()),
+        format!("{}.sig", zip.display()),
+    )
+    .unwrap();
+    assert_refused(&bucket, &trusted.keyring, &zip, "signature refused");
+
+    // A key not in the keyring.
+    let zip = copy_of_valid("stranger");
+    sign(&stranger, &zip);
+    assert_refused(&bucket, &trusted.keyring, &zip, "signature refused");
+
+    // No signature at all.
+    let zip = copy_of_valid("unsigned");
+    assert_refused(&bucket, &trusted.keyring, &zip, "no signature");
+
+    // A truncated upload, signed as it is.
+    let zip = case("corrupt");
+    let bytes = std::fs::read(&valid).unwrap();
+    std::fs::write(&zip, &bytes[..bytes.len() / 2]).unwrap();
+    sign(&trusted, &zip);
+    assert_refused(
+        &bucket,
+        &trusted.keyring,
+        &zip,
+        "not a readable package zip",
+    );
+
+    // A package the spec refuses: no title.
+    let zip = case("invalid");
+    rewrite_zip(&valid, &zip, str::to_string, |n, b| match n {
+        "hello_logs-1.0.1/manifest.yml" => replace(b, "title: Hello Logs\n", ""),
+        _ => b,
+    });
+    sign(&trusted, &zip);
+    assert_refused(&bucket, &trusted.keyring, &zip, "invalid package");
+
+    // A root folder that is not {name}-{version}.
+    let zip = case("root");
+    rewrite_zip(
+        &valid,
+        &zip,
+        |n| n.replace("hello_logs-1.0.1/", "hello-1.0.1/"),
+        |_, b| b,
+    );
+    sign(&trusted, &zip);
+    assert_refused(&bucket, &trusted.keyring, &zip, "root folder");
+
+    // The published version again, with other bytes.
+    let dir = tmp.path().join("conflict");
+    std::fs::create_dir_all(&dir).unwrap();
+    let zip = dir.join("hello_logs-1.0.0.zip");
+    rewrite_zip(&good, &zip, str::to_string, |n, b| {
+        if n.ends_with("docs/README.md") {
+            [b, b"\nchanged\n".to_vec()].concat()
+        } else {
+            b
+        }
+    });
+    sign(&trusted, &zip);
+    assert_refused(
+        &bucket,
+        &trusted.keyring,
+        &zip,
+        "already published with other bytes",
+    );
+
+    // The published version again with the same bytes: success, nothing written.
+    let before = snapshot(&bucket);
+    let o = publish(&bucket, &trusted.keyring, &good);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("already published with the same bytes"));
+    assert!(snapshot(&bucket) == before);
+}
+
+#[test]
+fn the_worker_publishes_the_queue_and_keeps_refusals_with_a_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bucket = tmp.path().join("bucket");
+    let trusted = signer(tmp.path(), "Trusted");
+    let stranger = signer(tmp.path(), "Stranger");
+
+    let submission = |id: &str| {
+        let dir = bucket.join("queue").join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    };
+    let good = built_fixture(&submission("ci/build-1"));
+    sign(&trusted, &good);
+    let bad = built_fixture(&submission("ci/build-2"));
+    sign(&stranger, &bad);
+    let lone = built_fixture(&submission("ci/build-3"));
+
+    let o = bin()
+        .args([
+            "publish",
+            "--worker",
+            "--once",
+            "--signature-grace",
+            "0s",
+            "--storage",
+        ])
+        .arg(format!("file://{}", bucket.display()))
+        .arg("--keyring")
+        .arg(&trusted.keyring)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    let files = snapshot(&bucket);
+    assert!(files.contains_key("artifacts/packages/hello_logs-1.0.0.zip"));
+    assert!(!good.exists(), "a published candidate leaves the queue");
+    assert!(bad.exists(), "a refused candidate stays");
+    let reason = std::fs::read_to_string(format!("{}.refused.txt", bad.display())).unwrap();
+    assert!(reason.contains("signature refused"), "{reason}");
+    let reason = std::fs::read_to_string(format!("{}.refused.txt", lone.display())).unwrap();
+    assert!(reason.contains("no signature"), "{reason}");
+}

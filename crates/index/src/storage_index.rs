@@ -1,0 +1,641 @@
+//! Package Storage v2 index files (storage-and-publishing.md §2.3, spec/api.md §9):
+//! `search-index-all.json` and `search-index-delta.json`, read into packages for
+//! the registry and written by the publisher.
+//!
+//! Reading is all or nothing, as upstream: one bad entry refuses the whole file,
+//! and the caller keeps serving the index it had.
+//!
+//! The publisher reads the current full index (written by the upstream tools or by
+//! us), adds or replaces one package, and writes the new index and its delta.
+//! [`IndexDocument`] keeps each entry's manifest as the JSON text it was read as,
+//! so that costs a pass over the bytes, not decoding 10,000 manifests into
+//! packages and printing them again. Entries copied from an upstream file keep
+//! their own formatting; the result is valid JSON either way.
+//!
+//! Files are written in the layout of the upstream fixtures: four-space
+//! indentation, entries `{"package_manifest": {...}}`, one removal per line, and
+//! strings escaped as Go's encoding/json does by default (`<`, `>`, `&` as
+//! `\u003c`, `\u003e`, `\u0026`), as in the production-derived index.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use epr_package::index_entry::from_index_manifest_bytes;
+use epr_package::json::{self, Json};
+use epr_package::{LoadError, Package};
+use rayon::prelude::*;
+use serde_json::value::RawValue;
+
+pub const SEARCH_INDEX_ALL: &str = "search-index-all.json";
+pub const SEARCH_INDEX_DELTA: &str = "search-index-delta.json";
+
+/// How many bad entries an error message lists before it only counts them.
+const LISTED_ENTRY_ERRORS: usize = 5;
+
+/// An index file that cannot be used; the whole file is refused.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum IndexError {
+    /// Not JSON, or not shaped as the file should be.
+    #[error("{file}: {message}")]
+    Invalid { file: &'static str, message: String },
+    /// Entries that do not describe valid packages, in file order.
+    #[error("{file}: {}", list_entry_errors(.entries))]
+    Entries {
+        file: &'static str,
+        entries: Vec<EntryError>,
+    },
+}
+
+/// One bad entry: where it is, which package it claims to be, what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryError {
+    /// `packages[17]`, `added[0]`, `removed[2]`.
+    pub position: String,
+    /// `name-version`, or what of it could be read.
+    pub package: String,
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for EntryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}): {}",
+            self.position,
+            self.package,
+            self.problems.join("; ")
+        )
+    }
+}
+
+fn list_entry_errors(entries: &[EntryError]) -> String {
+    if let [only] = entries {
+        return only.to_string();
+    }
+    let mut out = format!("{} bad entries:", entries.len());
+    for e in entries.iter().take(LISTED_ENTRY_ERRORS) {
+        out.push_str(&format!("\n  {e}"));
+    }
+    if entries.len() > LISTED_ENTRY_ERRORS {
+        out.push_str(&format!(
+            "\n  and {} more",
+            entries.len() - LISTED_ENTRY_ERRORS
+        ));
+    }
+    out
+}
+
+fn invalid(file: &'static str, message: impl Into<String>) -> IndexError {
+    IndexError::Invalid {
+        file,
+        message: message.into(),
+    }
+}
+
+fn entry_error(position: String, e: LoadError) -> EntryError {
+    EntryError {
+        position,
+        package: e.location,
+        problems: e.problems,
+    }
+}
+
+/// Fails with every bad entry, or gives all the values in file order.
+fn all_or_nothing<T>(
+    file: &'static str,
+    results: Vec<Result<T, EntryError>>,
+) -> Result<Vec<T>, IndexError> {
+    let mut values = Vec::with_capacity(results.len());
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(v) => values.push(v),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(values)
+    } else {
+        Err(IndexError::Entries {
+            file,
+            entries: errors,
+        })
+    }
+}
+
+/// The packages of a `search-index-all.json`, in file order; the manifests are
+/// decoded in parallel.
+pub fn parse_search_index_all(bytes: &[u8]) -> Result<Vec<Package>, IndexError> {
+    let file = SEARCH_INDEX_ALL;
+    let items = top_level_array(bytes, file, "packages")?;
+    let results = items
+        .par_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let position = format!("packages[{i}]");
+            let manifest = wrapped_manifest(item, &position)?;
+            from_index_manifest_bytes(manifest.get().as_bytes())
+                .map_err(|e| entry_error(position, e))
+        })
+        .collect();
+    all_or_nothing(file, results)
+}
+
+/// A `search-index-delta.json` read into packages.
+#[derive(Debug, Default)]
+pub struct Delta {
+    pub added: Vec<Package>,
+    /// Full replacements of the manifests with the same name and version.
+    pub updated: Vec<Package>,
+    /// `(name, version)` of the versions to drop.
+    pub removed: Vec<(String, String)>,
+}
+
+/// The packages of a `search-index-delta.json`.
+pub fn parse_delta(bytes: &[u8]) -> Result<Delta, IndexError> {
+    DeltaDocument::parse(bytes)?.packages()
+}
+
+/// One index entry: a package's name, version and manifest, the manifest kept as
+/// JSON text (as read, or as we print it at its place in the file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    name: String,
+    version: String,
+    manifest: Box<str>,
+}
+
+impl IndexEntry {
+    /// The entry of a package we loaded, from its [`Package::index_manifest`].
+    pub fn from_package(package: &Package) -> Result<IndexEntry, LoadError> {
+        IndexEntry::from_manifest(&package.index_manifest())
+    }
+
+    /// The entry of a full package document. It is refused unless a registry
+    /// would accept it, so that no index we write fails to load.
+    pub fn from_manifest(manifest: &Json) -> Result<IndexEntry, LoadError> {
+        let mut text = String::new();
+        write_json(manifest, &mut text, MANIFEST_LEVEL);
+        let package = from_index_manifest_bytes(text.as_bytes())?;
+        Ok(IndexEntry {
+            name: package.name,
+            version: package.version,
+            manifest: text.into(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The manifest's JSON text.
+    pub fn manifest_text(&self) -> &str {
+        &self.manifest
+    }
+
+    /// The package this entry describes.
+    pub fn package(&self) -> Result<Package, LoadError> {
+        from_index_manifest_bytes(self.manifest.as_bytes())
+    }
+
+    fn is(&self, name: &str, version: &str) -> bool {
+        self.name == name && self.version == version
+    }
+
+    /// An entry as read from a file: only its name and version are decoded.
+    fn read(item: &RawValue, position: String) -> Result<IndexEntry, EntryError> {
+        let manifest = wrapped_manifest(item, &position)?;
+        let fail = |problem: String| EntryError {
+            position: position.clone(),
+            package: "no name, no version".into(),
+            problems: vec![problem],
+        };
+        let fields: HashMap<String, &RawValue> = serde_json::from_str(manifest.get())
+            .map_err(|e| fail(format!("package_manifest: not an object: {e}")))?;
+        let text_field = |key: &str| -> Result<String, EntryError> {
+            let raw = go_field(&fields, key)
+                .ok_or_else(|| fail(format!("package_manifest: no {key}")))?;
+            serde_json::from_str::<String>(raw.get())
+                .map_err(|_| fail(format!("package_manifest: {key} is not a string")))
+        };
+        Ok(IndexEntry {
+            name: text_field("name")?,
+            version: text_field("version")?,
+            manifest: manifest.get().into(),
+        })
+    }
+}
+
+/// A `search-index-all.json` as entries, for the publisher: cheap to read, change
+/// and write again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexDocument {
+    entries: Vec<IndexEntry>,
+}
+
+impl IndexDocument {
+    pub fn new() -> IndexDocument {
+        IndexDocument::default()
+    }
+
+    /// Reads the entries and their names and versions; the manifests are not
+    /// decoded (see [`IndexDocument::packages`]).
+    pub fn parse(bytes: &[u8]) -> Result<IndexDocument, IndexError> {
+        let file = SEARCH_INDEX_ALL;
+        let items = top_level_array(bytes, file, "packages")?;
+        let results = items
+            .par_iter()
+            .enumerate()
+            .map(|(i, item)| IndexEntry::read(item, format!("packages[{i}]")))
+            .collect();
+        Ok(IndexDocument {
+            entries: all_or_nothing(file, results)?,
+        })
+    }
+
+    pub fn entries(&self) -> &[IndexEntry] {
+        &self.entries
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Where the entry with exactly this name and version string is.
+    pub fn position(&self, name: &str, version: &str) -> Option<usize> {
+        self.entries.iter().position(|e| e.is(name, version))
+    }
+
+    pub fn contains(&self, name: &str, version: &str) -> bool {
+        self.position(name, version).is_some()
+    }
+
+    /// Adds the entry at the end, or, if its name and version are there already,
+    /// replaces that entry where it stands and returns it (as a delta's `updated`
+    /// is applied).
+    pub fn push(&mut self, entry: IndexEntry) -> Option<IndexEntry> {
+        match self.position(&entry.name, &entry.version) {
+            Some(i) => Some(std::mem::replace(&mut self.entries[i], entry)),
+            None => {
+                self.entries.push(entry);
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, name: &str, version: &str) -> Option<IndexEntry> {
+        let i = self.position(name, version)?;
+        Some(self.entries.remove(i))
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        write_search_index_all(&self.entries)
+    }
+
+    /// Every entry decoded as a registry decodes it, in parallel; all or nothing.
+    pub fn packages(&self) -> Result<Vec<Package>, IndexError> {
+        let results = self
+            .entries
+            .par_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                e.package()
+                    .map_err(|err| entry_error(format!("packages[{i}]"), err))
+            })
+            .collect();
+        all_or_nothing(SEARCH_INDEX_ALL, results)
+    }
+}
+
+/// A `search-index-delta.json` as entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeltaDocument {
+    /// The revision this delta follows. Our publisher records it (a key upstream's
+    /// reader ignores) so that a reader can tell a chain of revisions from a folder
+    /// a crashed publisher left behind; deltas of other tools have none.
+    pub previous: Option<String>,
+    pub added: Vec<IndexEntry>,
+    pub updated: Vec<IndexEntry>,
+    /// `(name, version)` of the versions to drop.
+    pub removed: Vec<(String, String)>,
+}
+
+impl DeltaDocument {
+    /// Reads a delta. Absent or `null` lists are empty; other keys are ignored.
+    pub fn parse(bytes: &[u8]) -> Result<DeltaDocument, IndexError> {
+        let file = SEARCH_INDEX_DELTA;
+        let top = top_level(bytes, file)?;
+        let list = |key: &str| -> Result<Vec<&RawValue>, IndexError> {
+            match go_field(&top, key) {
+                None => Ok(Vec::new()),
+                Some(raw) => array_items(raw, file, key, false),
+            }
+        };
+        let read_entries = |key: &str| -> Result<Vec<IndexEntry>, IndexError> {
+            let results = list(key)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| IndexEntry::read(item, format!("{key}[{i}]")))
+                .collect();
+            all_or_nothing(file, results)
+        };
+        let removed = list("removed")?
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| removed_ref(item, format!("removed[{i}]")))
+            .collect();
+        let previous = match go_field(&top, "previous") {
+            None => None,
+            Some(raw) => match serde_json::from_str::<Option<String>>(raw.get()) {
+                Ok(p) => p,
+                Err(e) => return Err(invalid(file, format!("previous: {e}"))),
+            },
+        };
+        Ok(DeltaDocument {
+            previous,
+            added: read_entries("added")?,
+            updated: read_entries("updated")?,
+            removed: all_or_nothing(file, removed)?,
+        })
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut sections = vec![
+            ("added", entry_list(&self.added)),
+            ("updated", entry_list(&self.updated)),
+            ("removed", removed_list(&self.removed)),
+        ];
+        if let Some(previous) = &self.previous {
+            let mut value = String::new();
+            write_string(&mut value, previous);
+            sections.push(("previous", value));
+        }
+        write_top_level(&sections)
+    }
+
+    /// The added and updated manifests decoded as a registry decodes them.
+    pub fn packages(&self) -> Result<Delta, IndexError> {
+        let decode = |key: &str, entries: &[IndexEntry]| {
+            let results = entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    e.package()
+                        .map_err(|err| entry_error(format!("{key}[{i}]"), err))
+                })
+                .collect();
+            all_or_nothing(SEARCH_INDEX_DELTA, results)
+        };
+        Ok(Delta {
+            added: decode("added", &self.added)?,
+            updated: decode("updated", &self.updated)?,
+            removed: self.removed.clone(),
+        })
+    }
+}
+
+/// `{"name": ..., "version": ...}` of a removal; both must be set.
+fn removed_ref(item: &RawValue, position: String) -> Result<(String, String), EntryError> {
+    let fail = |package: String, problem: String| EntryError {
+        position: position.clone(),
+        package,
+        problems: vec![problem],
+    };
+    let fields: HashMap<String, &RawValue> = serde_json::from_str(item.get())
+        .map_err(|e| fail("no name, no version".into(), format!("not an object: {e}")))?;
+    let text = |key: &str| -> String {
+        go_field(&fields, key)
+            .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+            .unwrap_or_default()
+    };
+    let (name, version) = (text("name"), text("version"));
+    if name.is_empty() || version.is_empty() {
+        return Err(fail(
+            format!("{name}-{version}"),
+            "name and version must be non-empty strings".into(),
+        ));
+    }
+    Ok((name, version))
+}
+
+/// The top-level object of a file, its values unread.
+fn top_level<'a>(
+    bytes: &'a [u8],
+    file: &'static str,
+) -> Result<HashMap<String, &'a RawValue>, IndexError> {
+    serde_json::from_slice(bytes).map_err(|e| invalid(file, format!("not a JSON object: {e}")))
+}
+
+/// The items of the top-level array `key`, which must be there (an index without
+/// it is more likely broken than empty). Other top-level keys are ignored; the key
+/// is matched exactly, as the upstream's token reader does.
+fn top_level_array<'a>(
+    bytes: &'a [u8],
+    file: &'static str,
+    key: &str,
+) -> Result<Vec<&'a RawValue>, IndexError> {
+    let top = top_level(bytes, file)?;
+    match top.get(key) {
+        Some(raw) => array_items(raw, file, key, true),
+        None => Err(invalid(file, format!("no \"{key}\" array"))),
+    }
+}
+
+fn array_items<'a>(
+    raw: &'a RawValue,
+    file: &'static str,
+    key: &str,
+    null_is_error: bool,
+) -> Result<Vec<&'a RawValue>, IndexError> {
+    if raw.get() == "null" && !null_is_error {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str(raw.get())
+        .map_err(|e| invalid(file, format!("\"{key}\" is not an array: {e}")))
+}
+
+/// The `package_manifest` of an entry `{"package_manifest": {...}}`.
+fn wrapped_manifest<'a>(item: &'a RawValue, position: &str) -> Result<&'a RawValue, EntryError> {
+    let fail = |problem: String| EntryError {
+        position: position.to_string(),
+        package: "no name, no version".into(),
+        problems: vec![problem],
+    };
+    let wrapper: HashMap<String, &RawValue> =
+        serde_json::from_str(item.get()).map_err(|e| fail(format!("not an object: {e}")))?;
+    match go_field(&wrapper, "package_manifest") {
+        Some(raw) if raw.get() != "null" => Ok(raw),
+        _ => Err(fail("no package_manifest".into())),
+    }
+}
+
+/// A struct field as encoding/json finds it: the exact key, else one equal to it
+/// ignoring ASCII case.
+fn go_field<'a>(fields: &HashMap<String, &'a RawValue>, key: &str) -> Option<&'a RawValue> {
+    fields.get(key).copied().or_else(|| {
+        fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| *v)
+    })
+}
+
+// ---- Writing -------------------------------------------------------------
+
+const INDENT: &str = "    ";
+/// The nesting level of a manifest in `{"packages": [{"package_manifest": ...}]}`
+/// (and in a delta's lists): its keys are indented four levels.
+const MANIFEST_LEVEL: usize = 3;
+
+/// A `search-index-all.json` holding these entries, in this order.
+pub fn write_search_index_all<'a>(entries: impl IntoIterator<Item = &'a IndexEntry>) -> Vec<u8> {
+    write_top_level(&[("packages", entry_list(entries))])
+}
+
+/// A `search-index-delta.json` in upstream's form (see [`DeltaDocument::to_bytes`]
+/// for ours, which also records the previous revision).
+pub fn write_delta(
+    added: &[IndexEntry],
+    updated: &[IndexEntry],
+    removed: &[(String, String)],
+) -> Vec<u8> {
+    write_top_level(&[
+        ("added", entry_list(added)),
+        ("updated", entry_list(updated)),
+        ("removed", removed_list(removed)),
+    ])
+}
+
+/// `{` + one `"key": value` per section + `}` and a newline.
+fn write_top_level(sections: &[(&str, String)]) -> Vec<u8> {
+    let size = sections.iter().map(|(k, v)| k.len() + v.len() + 16).sum();
+    let mut out = String::with_capacity(size);
+    out.push('{');
+    for (i, (key, value)) in sections.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        newline(&mut out, 1);
+        write_string(&mut out, key);
+        out.push_str(": ");
+        out.push_str(value);
+    }
+    out.push_str("\n}\n");
+    out.into_bytes()
+}
+
+/// `[{"package_manifest": ...}, ...]` at level 1.
+fn entry_list<'a>(entries: impl IntoIterator<Item = &'a IndexEntry>) -> String {
+    let mut out = String::from("[");
+    let mut any = false;
+    for entry in entries {
+        if any {
+            out.push(',');
+        }
+        any = true;
+        newline(&mut out, 2);
+        out.push('{');
+        newline(&mut out, 3);
+        out.push_str("\"package_manifest\": ");
+        out.push_str(&entry.manifest);
+        newline(&mut out, 2);
+        out.push('}');
+    }
+    if any {
+        newline(&mut out, 1);
+    }
+    out.push(']');
+    out
+}
+
+/// `[{"name": ..., "version": ...}, ...]` at level 1, one removal per line.
+fn removed_list(removed: &[(String, String)]) -> String {
+    let mut out = String::from("[");
+    for (i, (name, version)) in removed.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        newline(&mut out, 2);
+        out.push_str("{\"name\": ");
+        write_string(&mut out, name);
+        out.push_str(", \"version\": ");
+        write_string(&mut out, version);
+        out.push('}');
+    }
+    if !removed.is_empty() {
+        newline(&mut out, 1);
+    }
+    out.push(']');
+    out
+}
+
+fn newline(out: &mut String, level: usize) {
+    out.push('\n');
+    for _ in 0..level {
+        out.push_str(INDENT);
+    }
+}
+
+/// Pretty prints as [`Json::write_indented`] does, with four-space indentation.
+fn write_json(value: &Json, out: &mut String, level: usize) {
+    match value {
+        Json::Arr(items) if !items.is_empty() => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, level + 1);
+                write_json(item, out, level + 1);
+            }
+            newline(out, level);
+            out.push(']');
+        }
+        Json::Obj(entries) if !entries.is_empty() => {
+            out.push('{');
+            for (i, (key, item)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, level + 1);
+                write_string(out, key);
+                out.push_str(": ");
+                write_json(item, out, level + 1);
+            }
+            newline(out, level);
+            out.push('}');
+        }
+        Json::Str(s) => write_string(out, s),
+        // Other scalars and empty collections print the same at any indentation.
+        other => other.write_indented(out, level),
+    }
+}
+
+/// Go's default string escaping: as [`json::write_string`], plus `<`, `>`, `&`.
+fn write_string(out: &mut String, s: &str) {
+    if !s.contains(['<', '>', '&']) {
+        return json::write_string(out, s);
+    }
+    let mut plain = String::new();
+    json::write_string(&mut plain, s);
+    for c in plain.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "storage_index_tests.rs"]
+mod tests;

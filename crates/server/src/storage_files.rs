@@ -1,0 +1,213 @@
+//! Files of packages that came from a Package Storage v2 index: the zip, its
+//! signature and the static files live in the public part of the storage, not here
+//! (spec/api.md §9, spec/storage-and-publishing.md §3.5).
+//!
+//! Two ways to reach them:
+//! - an HTTP endpoint (`-storage-endpoint`, upstream's only way): the object is piped
+//!   through, as upstream does: same method, no client headers forwarded, upstream
+//!   status and body relayed with only Content-Length, Content-Type, Last-Modified and
+//!   Date copied;
+//! - a bucket URL (`file://`, `s3://`, `gs://`): read directly, and served like a
+//!   local file (conditional and range requests work).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::Response;
+use epr_storage::bucket::Bucket;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE, LAST_MODIFIED};
+use http::request::Parts;
+use http::{HeaderValue, Method, StatusCode};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+
+use crate::file_response::serve_content;
+use crate::files::content_type_for;
+use crate::response::{AppError, add_cache, text_error};
+
+/// Where the artifacts of storage packages are read from.
+#[derive(Clone)]
+pub enum StorageEndpoint {
+    /// Piped from `{endpoint}/artifacts/...` over HTTP.
+    Http {
+        endpoint: String,
+        client: reqwest::Client,
+    },
+    /// Read from the bucket.
+    Bucket(Arc<Bucket>),
+}
+
+impl std::fmt::Debug for StorageEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorageEndpoint::Http { endpoint, .. } => write!(f, "Http({endpoint})"),
+            StorageEndpoint::Bucket(b) => write!(f, "Bucket({})", b.url()),
+        }
+    }
+}
+
+/// Characters escaped in a path segment, as Go's url.PathEscape does for a path
+/// (`/` is kept: it separates the segments of the object key).
+const PATH: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+impl StorageEndpoint {
+    /// An HTTP(S) endpoint, or a bucket URL for any other scheme.
+    pub fn parse(value: &str) -> Result<StorageEndpoint, String> {
+        if value.starts_with("http://") || value.starts_with("https://") {
+            let client = reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(20))
+                // The Go client asks for gzip and decompresses; we relay bytes as they are.
+                .build()
+                .map_err(|e| format!("storage endpoint {value}: {e}"))?;
+            return Ok(StorageEndpoint::Http {
+                endpoint: value.to_string(),
+                client,
+            });
+        }
+        Bucket::open(value, &Default::default())
+            .map(|b| StorageEndpoint::Bucket(Arc::new(b)))
+            .map_err(|e| format!("storage endpoint: {e}"))
+    }
+
+    /// The URL of object `key` under an HTTP endpoint: resolved relative to it, so
+    /// the endpoint's path is kept only when it ends with `/` (as Go's ResolveReference).
+    fn url_of(endpoint: &str, key: &str) -> String {
+        let encoded = utf8_percent_encode(key, PATH).to_string();
+        let base = match endpoint.rfind('/') {
+            // Past the scheme's `//`: drop the last path segment.
+            Some(i) if i > endpoint.find("//").map_or(0, |j| j + 1) => &endpoint[..=i],
+            _ => return format!("{endpoint}/{encoded}"),
+        };
+        format!("{base}{encoded}")
+    }
+
+    /// Answers a request for object `key` (e.g. `artifacts/packages/a-1.0.0.zip`).
+    pub async fn serve(&self, req: &Parts, key: &str, cache: std::time::Duration) -> Response {
+        match self {
+            StorageEndpoint::Http { endpoint, client } => {
+                pipe(client, req, &Self::url_of(endpoint, key), cache).await
+            }
+            StorageEndpoint::Bucket(bucket) => from_bucket(bucket, req, key, cache).await,
+        }
+    }
+}
+
+async fn pipe(
+    client: &reqwest::Client,
+    req: &Parts,
+    url: &str,
+    cache: std::time::Duration,
+) -> Response {
+    let method = if req.method == Method::HEAD {
+        reqwest::Method::HEAD
+    } else {
+        reqwest::Method::GET
+    };
+    let upstream = match client.request(method, url).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(url = %url, error = %e, "package storage request failed");
+            return text_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error from package-storage server",
+            );
+        }
+    };
+    let status = StatusCode::from_u16(upstream.status().as_u16())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut headers = http::HeaderMap::new();
+    for name in [CONTENT_LENGTH, CONTENT_TYPE, LAST_MODIFIED, DATE] {
+        if let Some(v) = upstream.headers().get(name.as_str()) {
+            if let Ok(v) = HeaderValue::from_bytes(v.as_bytes()) {
+                headers.insert(name, v);
+            }
+        }
+    }
+    let body = Body::from_stream(upstream.bytes_stream());
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    add_cache(&mut res, cache);
+    for (name, value) in headers {
+        if let Some(name) = name {
+            res.headers_mut().entry(name).or_insert(value);
+        }
+    }
+    res
+}
+
+async fn from_bucket(
+    bucket: &Bucket,
+    req: &Parts,
+    key: &str,
+    cache: std::time::Duration,
+) -> Response {
+    // Two requests: the object could change in between, but published objects
+    // never change (create-only writes).
+    let read = match bucket.get(key).await {
+        Ok(Some(bytes)) => bucket.head(key).await.map(|info| info.map(|i| (bytes, i))),
+        other => other.map(|_| None),
+    };
+    match read {
+        Ok(Some((bytes, info))) => {
+            let mut res = serve_content(
+                &req.method,
+                &req.headers,
+                content_type_for(key),
+                Some(info.last_modified),
+                bytes,
+            );
+            if res.status() != StatusCode::RANGE_NOT_SATISFIABLE {
+                add_cache(&mut res, cache);
+            }
+            res
+        }
+        Ok(None) => AppError::ResourceNotFound.into_response_with(Some(cache)),
+        Err(e) => {
+            tracing::error!(bucket = %bucket.url(), key = %key, error = %e, "reading from the package storage failed");
+            text_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error from package-storage server",
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_resolve_like_go() {
+        let key = "artifacts/static/cassandra-1.1.0/img/[Logs Cassandra] System Logs.jpg";
+        assert_eq!(
+            StorageEndpoint::url_of("https://package-storage.elastic.co/", key),
+            "https://package-storage.elastic.co/artifacts/static/cassandra-1.1.0/img/%5BLogs%20Cassandra%5D%20System%20Logs.jpg"
+        );
+        assert_eq!(
+            StorageEndpoint::url_of("http://127.0.0.1:9000", "artifacts/packages/a-1.0.0.zip"),
+            "http://127.0.0.1:9000/artifacts/packages/a-1.0.0.zip"
+        );
+        assert_eq!(
+            StorageEndpoint::url_of("http://host/base/path", "artifacts/x"),
+            "http://host/base/artifacts/x"
+        );
+        assert_eq!(
+            StorageEndpoint::url_of("http://host/base/", "artifacts/x"),
+            "http://host/base/artifacts/x"
+        );
+    }
+}

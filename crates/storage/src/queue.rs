@@ -1,0 +1,166 @@
+//! The publishing worker: candidates dropped into a queue location are published
+//! until the worker is stopped (spec/storage-and-publishing.md §2.4, §4.1).
+//!
+//! The queue is a bucket (or a folder of one). A candidate is `{anything}/{name}-{version}.zip`
+//! with `{name}-{version}.zip.sig` beside it. The worker
+//!
+//! - publishes each pair and deletes it once published (or already published);
+//! - on a refusal keeps the pair and writes `{zip}.refused.txt` beside it with the
+//!   reason; the worker skips it from then on (delete that file to retry);
+//! - on a storage failure keeps the pair untouched and retries on its next round;
+//! - refuses a zip still without its signature after a grace period (an upload in
+//!   progress gets that long to finish).
+//!
+//! Nothing is lost silently: every candidate is either published, or still in the
+//! queue with a reason, or still in the queue waiting for a retry.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+
+use crate::bucket::{Bucket, BucketError};
+use crate::layout::REFUSAL_SUFFIX;
+use crate::publish::{Outcome, PublishError, Publisher};
+
+/// How the worker runs.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerOptions {
+    /// The pause between two looks at the queue.
+    pub interval: Duration,
+    /// How long a zip may wait for its signature before it is refused.
+    pub signature_grace: Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            interval: Duration::from_secs(10),
+            signature_grace: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What one look at the queue did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Round {
+    pub published: Vec<String>,
+    pub refused: Vec<String>,
+    /// Candidates left for a later round (storage failure, signature not there yet).
+    pub deferred: Vec<String>,
+}
+
+/// Processes every candidate in `queue` once.
+pub async fn run_once(
+    publisher: &Publisher,
+    queue: &Bucket,
+    options: &WorkerOptions,
+) -> Result<Round, BucketError> {
+    let keys: BTreeSet<String> = queue.list("").await?.into_iter().collect();
+    let mut round = Round::default();
+    for zip_key in keys.iter().filter(|k| k.ends_with(".zip")) {
+        if keys.contains(&format!("{zip_key}{REFUSAL_SUFFIX}")) {
+            continue;
+        }
+        let sig_key = format!("{zip_key}.sig");
+        if !keys.contains(&sig_key) {
+            if waited_too_long(queue, zip_key, options.signature_grace).await? {
+                refuse(
+                    queue,
+                    zip_key,
+                    &format!(
+                        "{zip_key}: no signature: {sig_key} did not arrive within {}s",
+                        options.signature_grace.as_secs()
+                    ),
+                )
+                .await?;
+                round.refused.push(zip_key.clone());
+            } else {
+                round.deferred.push(zip_key.clone());
+            }
+            continue;
+        }
+        match process(publisher, queue, zip_key, &sig_key).await {
+            Ok(outcome) => {
+                tracing::info!(candidate = %zip_key, "{outcome}");
+                // The zip goes first: a lone signature is never mistaken for work.
+                queue.delete(zip_key).await?;
+                queue.delete(&sig_key).await?;
+                round.published.push(zip_key.clone());
+            }
+            Err(e) if e.is_refusal() => {
+                tracing::warn!(candidate = %zip_key, reason = %e, "candidate refused");
+                refuse(queue, zip_key, &e.to_string()).await?;
+                round.refused.push(zip_key.clone());
+            }
+            Err(e) => {
+                tracing::error!(candidate = %zip_key, error = %e, "publishing failed; will retry");
+                round.deferred.push(zip_key.clone());
+            }
+        }
+    }
+    Ok(round)
+}
+
+async fn process(
+    publisher: &Publisher,
+    queue: &Bucket,
+    zip_key: &str,
+    sig_key: &str,
+) -> Result<Outcome, PublishError> {
+    let (Some(zip), signature) = (queue.get(zip_key).await?, queue.get(sig_key).await?) else {
+        // Deleted between listing and reading: someone else took it.
+        return Err(PublishError::Index(format!(
+            "{zip_key}: vanished from the queue"
+        )));
+    };
+    let file = zip_key.rsplit('/').next().unwrap_or(zip_key);
+    publisher.publish(file, zip, signature).await
+}
+
+async fn waited_too_long(queue: &Bucket, key: &str, grace: Duration) -> Result<bool, BucketError> {
+    let Some(info) = queue.head(key).await? else {
+        return Ok(false);
+    };
+    let age = SystemTime::now()
+        .duration_since(info.last_modified)
+        .unwrap_or_default();
+    Ok(age > grace)
+}
+
+async fn refuse(queue: &Bucket, zip_key: &str, reason: &str) -> Result<(), BucketError> {
+    let text = format!(
+        "refused at {}\n{reason}\n\nFix the candidate and upload it again, or delete this file to retry as it is.\n",
+        httpdate::fmt_http_date(SystemTime::now())
+    );
+    queue
+        .put(&format!("{zip_key}{REFUSAL_SUFFIX}"), Bytes::from(text))
+        .await
+}
+
+/// Runs rounds until `stop` resolves. A failed look at the queue (bucket
+/// unreachable) is logged and retried after the interval.
+pub async fn run(
+    publisher: &Publisher,
+    queue: &Bucket,
+    options: &WorkerOptions,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(stop);
+    loop {
+        match run_once(publisher, queue, options).await {
+            Ok(round) if round != Round::default() => tracing::info!(
+                published = round.published.len(),
+                refused = round.refused.len(),
+                deferred = round.deferred.len(),
+                "queue round done"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "cannot read the queue; will retry"),
+        }
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(options.interval) => {}
+        }
+    }
+}

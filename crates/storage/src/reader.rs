@@ -1,0 +1,174 @@
+//! The registry side: reading the index of a bucket (spec/storage-and-publishing.md
+//! §3.2 to §3.4).
+//!
+//! At start the full index of the current revision is loaded. Afterwards each poll
+//! reads `cursor.json`; when it moved forward, the reader follows the `"previous"`
+//! links of the new revisions' deltas back to the revision it has, and returns those
+//! deltas in order, so the catalog applies only what changed. When the chain is
+//! broken (a delta missing or unreadable, a revision written by a tool that does not
+//! record `"previous"`), it falls back to the full index of the new revision.
+
+use epr_index::storage_index::{self, Delta, DeltaDocument};
+use epr_package::Package;
+
+use crate::bucket::{Bucket, BucketError};
+use crate::cursor;
+use crate::layout;
+
+/// How many deltas a poll follows before it prefers the full index.
+const MAX_CHAIN: usize = 1000;
+
+/// What a poll found.
+#[derive(Debug)]
+pub enum Change {
+    /// `cursor.json` still points at the revision we have.
+    Unchanged,
+    /// `cursor.json` points at an older revision than ours: ignored (writers only
+    /// move it forward; upstream's incremental reader ignores it too).
+    Backwards { cursor: String },
+    /// The deltas from our revision to `cursor`, oldest first.
+    Deltas { cursor: String, deltas: Vec<Delta> },
+    /// The full index of `cursor`.
+    Full {
+        cursor: String,
+        packages: Vec<Package>,
+    },
+}
+
+/// Reading the index failed; the registry keeps what it has.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Bucket(#[from] BucketError),
+    #[error("{bucket}: {message}")]
+    Index { bucket: String, message: String },
+}
+
+/// Reads the index part of one bucket.
+#[derive(Debug)]
+pub struct IndexReader {
+    bucket: Bucket,
+}
+
+impl IndexReader {
+    pub fn new(bucket: Bucket) -> IndexReader {
+        IndexReader { bucket }
+    }
+
+    pub fn bucket(&self) -> &Bucket {
+        &self.bucket
+    }
+
+    fn error(&self, message: impl Into<String>) -> ReadError {
+        ReadError::Index {
+            bucket: self.bucket.url().to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// The revision `cursor.json` points at; `None` for a bucket nobody published
+    /// into yet.
+    pub async fn cursor(&self) -> Result<Option<String>, ReadError> {
+        match self.bucket.get(layout::CURSOR).await? {
+            None => Ok(None),
+            Some(bytes) => cursor::parse(&bytes)
+                .map(Some)
+                .map_err(|e| self.error(e.to_string())),
+        }
+    }
+
+    /// The full index of revision `cursor`: every entry or an error (one bad entry
+    /// fails the whole index, as upstream).
+    pub async fn full(&self, cursor: &str) -> Result<Vec<Package>, ReadError> {
+        let key = layout::search_index_all(cursor);
+        let Some(bytes) = self.bucket.get(&key).await? else {
+            return Err(self.error(format!(
+                "cursor.json points at revision {cursor}, but {key} is missing"
+            )));
+        };
+        tokio::task::spawn_blocking(move || storage_index::parse_search_index_all(&bytes))
+            .await
+            .map_err(|e| self.error(format!("{key}: {e}")))?
+            .map_err(|e| self.error(format!("{key}: {e}")))
+    }
+
+    /// What changed since revision `have` (`None`: nothing loaded yet).
+    pub async fn poll(&self, have: Option<&str>) -> Result<Change, ReadError> {
+        let Some(latest) = self.cursor().await? else {
+            return Ok(match have {
+                None => Change::Unchanged,
+                Some(_) => Change::Backwards {
+                    cursor: String::new(),
+                },
+            });
+        };
+        let Some(have) = have else {
+            let packages = self.full(&latest).await?;
+            return Ok(Change::Full {
+                cursor: latest,
+                packages,
+            });
+        };
+        if latest == have {
+            return Ok(Change::Unchanged);
+        }
+        if is_older(&latest, have) {
+            return Ok(Change::Backwards { cursor: latest });
+        }
+        match self.delta_chain(have, &latest).await? {
+            Some(deltas) => Ok(Change::Deltas {
+                cursor: latest,
+                deltas,
+            }),
+            None => {
+                let packages = self.full(&latest).await?;
+                Ok(Change::Full {
+                    cursor: latest,
+                    packages,
+                })
+            }
+        }
+    }
+
+    /// The deltas leading from `have` to `latest`, oldest first, or `None` when the
+    /// chain cannot be followed.
+    async fn delta_chain(&self, have: &str, latest: &str) -> Result<Option<Vec<Delta>>, ReadError> {
+        let mut chain = Vec::new();
+        let mut at = latest.to_string();
+        while chain.len() < MAX_CHAIN {
+            let key = layout::search_index_delta(&at);
+            let Some(bytes) = self.bucket.get(&key).await? else {
+                tracing::info!(key = %key, "no delta; loading the full index");
+                return Ok(None);
+            };
+            let parsed = tokio::task::spawn_blocking(move || {
+                let doc = DeltaDocument::parse(&bytes)?;
+                doc.packages().map(|d| (doc.previous, d))
+            })
+            .await
+            .map_err(|e| self.error(format!("{key}: {e}")))?;
+            let (previous, delta) = match parsed {
+                Ok(ok) => ok,
+                Err(e) => {
+                    tracing::warn!(key = %key, error = %e, "unreadable delta; loading the full index");
+                    return Ok(None);
+                }
+            };
+            chain.push(delta);
+            match previous {
+                Some(p) if p == have => {
+                    chain.reverse();
+                    return Ok(Some(chain));
+                }
+                Some(p) if !is_older(&p, have) => at = p,
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Cursors order as strings (§3.4); ours are fixed width, so this is numeric order.
+fn is_older(a: &str, b: &str) -> bool {
+    (a.len(), a) < (b.len(), b)
+}
