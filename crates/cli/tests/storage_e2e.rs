@@ -362,3 +362,60 @@ fn s3_bucket() {
         env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
     });
 }
+
+/// A bucket that fails (a garbage cursor, a revision whose index is missing) leaves
+/// the registry serving what it has; the next good revision is picked up.
+#[test]
+fn a_failing_bucket_keeps_the_current_catalog() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bucket = tmp.path().join("bucket");
+    let target = Target {
+        url: format!("file://{}", bucket.display()),
+        env: Vec::new(),
+    };
+    let signer = signer(tmp.path(), "Publisher");
+    let out = tmp.path().join("zips");
+    let first = candidate(tmp.path(), &out, &signer, "steady", "1.0.0", "a");
+    let o = publish(&target, &signer.keyring, &[first]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    let port = free_port();
+    let dir = tmp.path().join("registry");
+    std::fs::create_dir_all(&dir).unwrap();
+    let _registry = start_registry(&target, &dir, port);
+    let want = vec!["steady-1.0.0".to_string()];
+    wait_until_listed(port, &want);
+
+    let cursor = bucket.join("v2/metadata/cursor.json");
+    let good_cursor = std::fs::read(&cursor).unwrap();
+    for broken in [&b"not json"[..], br#"{"current": "99999999999999999999"}"#] {
+        std::fs::write(&cursor, broken).unwrap();
+        std::thread::sleep(Duration::from_millis(600)); // three polls
+        assert_eq!(
+            listed(port),
+            want,
+            "still serving after {:?}",
+            String::from_utf8_lossy(broken)
+        );
+        assert!(http_download(port, "/epr/steady/steady-1.0.0.zip").is_some());
+    }
+    std::fs::write(&cursor, good_cursor).unwrap();
+
+    let second = candidate(tmp.path(), &out, &signer, "steady", "1.1.0", "a");
+    let o = publish(&target, &signer.keyring, &[second]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    wait_until_listed(
+        port,
+        &["steady-1.0.0".to_string(), "steady-1.1.0".to_string()],
+    );
+}
