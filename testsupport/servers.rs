@@ -123,23 +123,11 @@ pub fn fake_gcs() -> Option<Arc<TestServer>> {
         return missing("fake-gcs-server", install);
     };
     let server = Arc::new(start(binary, install, |port| {
-        let public_host = format!("127.0.0.1:{port}");
-        [
-            "-scheme",
-            "http",
-            "-host",
-            "127.0.0.1",
-            "-port",
-            &port.to_string(),
-            "-backend",
-            "memory",
-            "-public-host",
-            &public_host,
-            "-log-level",
-            "error",
-        ]
-        .map(String::from)
-        .to_vec()
+        let flags = format!(
+            "-scheme http -host 127.0.0.1 -port {port} -backend memory \
+             -public-host 127.0.0.1:{port} -log-level error"
+        );
+        flags.split_whitespace().map(String::from).collect()
     })?);
     *running = Arc::downgrade(&server);
     Some(server)
@@ -168,7 +156,11 @@ fn missing<T>(binary: &str, install: &str) -> Option<T> {
     if std::env::var_os("CI").is_some() {
         panic!("{binary} is not installed: run scripts/ci-install-test-servers.sh ({install})");
     }
-    eprintln!("skipped: {binary} not installed ({install})");
+    // Straight to stderr: the test harness captures `eprintln!`, and a skip should show.
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: {binary} not installed ({install})"
+    );
     None
 }
 

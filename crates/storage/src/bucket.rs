@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
 use object_store::client::{HttpError, HttpErrorKind};
 use object_store::gcp::{GcpCredential, GoogleCloudStorageBuilder};
 use object_store::local::LocalFileSystem;
@@ -63,7 +63,7 @@ pub enum BucketError {
     #[error("cannot open bucket `{url}`: {source}")]
     Open {
         url: String,
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     #[error("invalid key `{key}` for bucket `{url}`: {reason}")]
     InvalidKey {
@@ -84,7 +84,7 @@ pub enum BucketError {
         url: String,
         key: String,
         operation: &'static str,
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     /// The backend answered with an error (permission denied, bad request, i/o error...).
     #[error("bucket `{url}` failed to {operation} `{key}`: {source}")]
@@ -92,7 +92,7 @@ pub enum BucketError {
         url: String,
         key: String,
         operation: &'static str,
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
 }
 
@@ -253,7 +253,7 @@ impl Bucket {
 
     /// The object's bytes, or `None` if there is no object at `key`.
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, BucketError> {
-        Ok(self.get_versioned(key).await?.map(|(bytes, _)| bytes))
+        Ok(self.fetch(key).await?.map(|(bytes, _)| bytes))
     }
 
     /// The object's bytes and the version to pass to [`Bucket::replace`].
@@ -261,6 +261,18 @@ impl Bucket {
         &self,
         key: &str,
     ) -> Result<Option<(Bytes, ObjectVersion)>, BucketError> {
+        let Some((bytes, store_version)) = self.fetch(key).await? else {
+            return Ok(None);
+        };
+        let version = match self.backend {
+            Backend::Local { .. } => Version::ContentSha256(sha256(&bytes)),
+            _ => Version::Store(store_version),
+        };
+        Ok(Some((bytes, ObjectVersion(version))))
+    }
+
+    /// The bytes and the store's own version (e-tag, generation) of the object at `key`.
+    async fn fetch(&self, key: &str) -> Result<Option<(Bytes, UpdateVersion)>, BucketError> {
         let path = self.path(key)?;
         let fail = |e| self.error(key, "read", e);
         let result = match self.store.get(&path).await {
@@ -268,21 +280,16 @@ impl Bucket {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(fail(e)),
         };
-        let store_version = UpdateVersion {
+        let version = UpdateVersion {
             e_tag: result.meta.e_tag.clone(),
             version: result.meta.version.clone(),
         };
-        let bytes = match result.bytes().await {
-            Ok(bytes) => bytes,
+        match result.bytes().await {
+            Ok(bytes) => Ok(Some((bytes, version))),
             // Deleted between the response headers and the body (local files).
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(fail(e)),
-        };
-        let version = match self.backend {
-            Backend::Local { .. } => Version::ContentSha256(sha256(&bytes)),
-            _ => Version::Store(store_version),
-        };
-        Ok(Some((bytes, ObjectVersion(version))))
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(fail(e)),
+        }
     }
 
     /// Size, modification time and e-tag, or `None` if there is no object at `key`.
@@ -490,6 +497,7 @@ impl Bucket {
                 .truncate(false)
                 .write(true)
                 .open(&lock_file)?;
+            // `File::lock` (flock on Unix, LockFileEx on Windows) is std since Rust 1.89.
             file.lock()?;
             Ok::<_, std::io::Error>(file)
         })
@@ -569,7 +577,7 @@ impl Bucket {
         operation: &'static str,
         source: object_store::Error,
     ) -> BucketError {
-        let (url, key) = (self.url.clone(), key.to_string());
+        let (url, key, source) = (self.url.clone(), key.to_string(), Box::new(source));
         if is_unreachable(&source) {
             BucketError::Unreachable {
                 url,
@@ -605,7 +613,7 @@ fn open_local(url: &str, rest: &str) -> Result<Bucket, BucketError> {
     let dir = PathBuf::from(decoded.as_ref());
     let open_error = |source: object_store::Error| BucketError::Open {
         url: url.to_string(),
-        source,
+        source: Box::new(source),
     };
     std::fs::create_dir_all(&dir).map_err(|e| {
         open_error(object_store::Error::Generic {
@@ -657,21 +665,23 @@ fn s3_store(
     check_bucket_name(url, bucket)?;
     let mut builder = AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
-        .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch)
+        .with_conditional_put(S3ConditionalPut::ETagMatch)
         .with_retry(retry_config(options));
     let env_allows_http = builder
-        .get_config_value(&object_store::aws::AmazonS3ConfigKey::Client(
-            ClientConfigKey::AllowHttp,
-        ))
+        .get_config_value(&AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp))
         .is_some_and(|value| value.eq_ignore_ascii_case("true"));
-    let mut allow_http = options.allow_http || env_allows_http;
     if let Some(endpoint) = &options.endpoint {
         // Emulators and MinIO serve every bucket on one host: path-style addressing.
         builder = builder
             .with_endpoint(endpoint)
             .with_virtual_hosted_style_request(false);
-        allow_http |= endpoint.starts_with("http://");
     }
+    // An explicit http:// endpoint (option or AWS_ENDPOINT_URL) says plainly that TLS is
+    // not wanted; do not make the user repeat it with AWS_ALLOW_HTTP.
+    let http_endpoint = builder
+        .get_config_value(&AmazonS3ConfigKey::Endpoint)
+        .is_some_and(|endpoint| endpoint.starts_with("http://"));
+    let allow_http = options.allow_http || env_allows_http || http_endpoint;
     if let Some(region) = &options.region {
         builder = builder.with_region(region);
     }
@@ -686,7 +696,7 @@ fn s3_store(
         .build()
         .map_err(|source| BucketError::Open {
             url: url.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(Arc::new(store))
 }
@@ -736,7 +746,7 @@ fn gcs_store(
         .build()
         .map_err(|source| BucketError::Open {
             url: url.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(Arc::new(store))
 }
