@@ -179,10 +179,11 @@ impl FileConfig {
 /// A Go duration (`10s`, `1m30s`, `500ms`, `1.5h`) or a bare number of seconds.
 pub fn parse_go_duration(s: &str) -> anyhow::Result<Duration> {
     let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs >= 0.0 && secs.is_finite() {
-            return Ok(Duration::from_secs_f64(secs));
-        }
+    if let Ok(secs) = s.parse::<f64>()
+        && secs >= 0.0
+        && secs.is_finite()
+    {
+        return Ok(Duration::from_secs_f64(secs));
     }
     if s == "0" {
         return Ok(Duration::ZERO);

@@ -14,6 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use epr_index::Catalog;
 use epr_index::catalog::StorageDelta;
+use epr_index::storage_index::Delta;
 use epr_package::Package;
 use epr_server::AppState;
 use epr_storage::bucket::{Bucket, BucketOptions};
@@ -79,45 +80,25 @@ pub fn spawn_poller(state: AppState, mut source: StorageSource, interval: Durati
 impl StorageSource {
     /// Looks at `cursor.json` once and applies what changed.
     pub async fn poll_once(&mut self, state: &AppState) -> anyhow::Result<()> {
-        let change = self.reader.poll(self.cursor.as_deref()).await?;
-        let (cursor, apply): (String, Box<dyn FnOnce(&Catalog) -> Catalog + Send>) = match change {
+        let (cursor, update) = match self.reader.poll(self.cursor.as_deref()).await? {
             Change::Unchanged => return Ok(()),
             Change::Backwards { cursor } => {
                 tracing::warn!(have = ?self.cursor, found = %cursor, "cursor.json moved backwards; ignored");
                 return Ok(());
             }
-            Change::Full { cursor, packages } => {
-                let packages: Vec<Arc<Package>> = packages.into_iter().map(Arc::new).collect();
-                (
-                    cursor,
-                    Box::new(move |c: &Catalog| c.with_storage(packages)),
-                )
-            }
-            Change::Deltas { cursor, deltas } => {
-                let deltas: Vec<StorageDelta> = deltas
-                    .into_iter()
-                    .map(|d| StorageDelta {
-                        removed: d.removed,
-                        updated: d.updated.into_iter().map(Arc::new).collect(),
-                        added: d.added.into_iter().map(Arc::new).collect(),
-                    })
-                    .collect();
-                (
-                    cursor,
-                    Box::new(move |c: &Catalog| {
-                        let mut next: Option<Catalog> = None;
-                        for delta in deltas {
-                            next = Some(next.as_ref().unwrap_or(c).with_storage_delta(delta));
-                        }
-                        next.unwrap_or_else(|| c.with_storage_delta(StorageDelta::default()))
-                    }),
-                )
-            }
+            Change::Full { cursor, packages } => (
+                cursor,
+                Update::Full(packages.into_iter().map(Arc::new).collect()),
+            ),
+            Change::Deltas { cursor, deltas } => (
+                cursor,
+                Update::Deltas(deltas.into_iter().map(storage_delta).collect()),
+            ),
         };
         let started = std::time::Instant::now();
         let state = state.clone();
         let catalog = tokio::task::spawn_blocking(move || {
-            state.update_catalog(|c| Ok::<_, std::convert::Infallible>(apply(c)))
+            state.update_catalog(|c| Ok::<_, std::convert::Infallible>(update.apply(c)))
         })
         .await?
         .unwrap_or_else(|never| match never {});
@@ -129,5 +110,32 @@ impl StorageSource {
         );
         self.cursor = Some(cursor);
         Ok(())
+    }
+}
+
+/// What a new revision does to the storage packages of the catalog.
+enum Update {
+    /// Replace them all (the full index of the revision).
+    Full(Vec<Arc<Package>>),
+    /// Apply these changes, oldest first.
+    Deltas(Vec<StorageDelta>),
+}
+
+impl Update {
+    fn apply(self, catalog: &Catalog) -> Catalog {
+        match self {
+            Update::Full(packages) => catalog.with_storage(packages),
+            Update::Deltas(deltas) => deltas
+                .into_iter()
+                .fold(catalog.clone(), |c, delta| c.with_storage_delta(delta)),
+        }
+    }
+}
+
+fn storage_delta(d: Delta) -> StorageDelta {
+    StorageDelta {
+        removed: d.removed,
+        updated: d.updated.into_iter().map(Arc::new).collect(),
+        added: d.added.into_iter().map(Arc::new).collect(),
     }
 }

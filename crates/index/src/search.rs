@@ -62,10 +62,10 @@ impl SpecRange {
 }
 
 fn passes_common(p: &Package, f: &Filter) -> bool {
-    if let (Some(v), Some(c)) = (&f.kibana, &p.kibana) {
-        if !c.check(v) {
-            return false;
-        }
+    if let (Some(v), Some(c)) = (&f.kibana, &p.kibana)
+        && !c.check(v)
+    {
+        return false;
     }
     if f.package.as_ref().is_some_and(|n| *n != p.name) {
         return false;
@@ -83,15 +83,15 @@ fn passes_normal(p: &Package, f: &Filter, spec: &SpecRange) -> Result<bool, Sear
     if !passes_common(p, f) {
         return Ok(false);
     }
-    if let (Some(v), Some(c)) = (&f.agent, &p.agent) {
-        if !c.check(v) {
-            return Ok(false);
-        }
+    if let (Some(v), Some(c)) = (&f.agent, &p.agent)
+        && !c.check(v)
+    {
+        return Ok(false);
     }
-    if let (Some(wanted), Some(required)) = (&f.capabilities, &p.capabilities) {
-        if !required.iter().all(|c| wanted.contains(c)) {
-            return Ok(false);
-        }
+    if let (Some(wanted), Some(required)) = (&f.capabilities, &p.capabilities)
+        && !required.iter().all(|c| wanted.contains(c))
+    {
+        return Ok(false);
     }
     for d in &f.discovery {
         let ok = match d {
@@ -233,10 +233,10 @@ pub fn search<'a>(catalog: &'a Catalog, f: &Filter) -> Result<Vec<Hit<'a>>, Sear
                     templates: None,
                 }),
             };
-            if let Some(hit) = hit {
-                if seen.insert((&e.package.name, &e.package.version)) {
-                    merged.push(hit);
-                }
+            if let Some(hit) = hit
+                && seen.insert((&e.package.name, &e.package.version))
+            {
+                merged.push(hit);
             }
         }
     }

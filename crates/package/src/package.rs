@@ -289,10 +289,10 @@ pub fn load(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if let Ok(dir_version) = Version::parse(&dir_name) {
-                if dir_version != *v {
-                    p.push(m.raw("version"), "version", format!("version in manifest file is not consistent with path: inconsistent versions (path: {dir_version}, manifest: {v})"));
-                }
+            if let Ok(dir_version) = Version::parse(&dir_name)
+                && dir_version != *v
+            {
+                p.push(m.raw("version"), "version", format!("version in manifest file is not consistent with path: inconsistent versions (path: {dir_version}, manifest: {v})"));
             }
         }
     }
@@ -364,14 +364,14 @@ pub fn load(
     if opts.validate {
         for (key, list) in [("icons", &icons), ("screenshots", &screenshots)] {
             for img in list.iter() {
-                if let Some(Json::Str(src)) = obj_field(img, "src") {
-                    if fs.stat(src).is_none() {
-                        p.push(
-                            m.raw(key),
-                            key,
-                            format!("{src}: file does not exist in the package"),
-                        );
-                    }
+                if let Some(Json::Str(src)) = obj_field(img, "src")
+                    && fs.stat(src).is_none()
+                {
+                    p.push(
+                        m.raw(key),
+                        key,
+                        format!("{src}: file does not exist in the package"),
+                    );
                 }
             }
         }

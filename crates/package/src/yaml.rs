@@ -330,10 +330,10 @@ fn resolve_plain(text: &str, dialect: Dialect) -> Value {
             | "NO" | "off" | "Off" | "OFF" => return Value::String(text.to_string()),
             _ => {}
         }
-        if let Some(octal) = text.strip_prefix("0o") {
-            if let Ok(v) = i64::from_str_radix(octal, 8) {
-                return Value::Int(v);
-            }
+        if let Some(octal) = text.strip_prefix("0o")
+            && let Ok(v) = i64::from_str_radix(octal, 8)
+        {
+            return Value::Int(v);
         }
     }
     match text {
@@ -358,10 +358,10 @@ fn resolve_plain(text: &str, dialect: Dialect) -> Value {
     if let Some(v) = parse_int(text) {
         return v;
     }
-    if is_yaml11_float(text) {
-        if let Ok(f) = text.replace('_', "").parse::<f64>() {
-            return Value::Float(f);
-        }
+    if is_yaml11_float(text)
+        && let Ok(f) = text.replace('_', "").parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::String(text.to_string())
 }

@@ -131,10 +131,10 @@ async fn pipe(
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = http::HeaderMap::new();
     for name in [CONTENT_LENGTH, CONTENT_TYPE, LAST_MODIFIED, DATE] {
-        if let Some(v) = upstream.headers().get(name.as_str()) {
-            if let Ok(v) = HeaderValue::from_bytes(v.as_bytes()) {
-                headers.insert(name, v);
-            }
+        if let Some(v) = upstream.headers().get(name.as_str())
+            && let Ok(v) = HeaderValue::from_bytes(v.as_bytes())
+        {
+            headers.insert(name, v);
         }
     }
     let body = Body::from_stream(upstream.bytes_stream());

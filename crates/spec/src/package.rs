@@ -142,10 +142,10 @@ impl Package<'_> {
     /// package and reused.
     pub fn parse_yaml(&self, path: &str, text: &str) -> Result<Node, Problem> {
         let mut cache = self.yaml_cache.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((cached_text, result)) = cache.get(path) {
-            if cached_text == text {
-                return result.clone();
-            }
+        if let Some((cached_text, result)) = cache.get(path)
+            && cached_text == text
+        {
+            return result.clone();
         }
         let result = parse_yaml(path, text);
         cache.insert(path.to_string(), (text.to_string(), result.clone()));

@@ -569,25 +569,25 @@ impl Validator<'_> {
             Value::Seq(items) => self.check_array(s, node, items, path, out),
             Value::Map(entries) => self.check_object(s, node, entries, path, out),
             _ => {
-                if let (Some(n), Some(min)) = (as_number(value), s.minimum) {
-                    if n < min {
-                        self.error(
-                            path,
-                            node,
-                            format!("Must be greater than or equal to {}", fmt_num(min)),
-                            out,
-                        );
-                    }
+                if let (Some(n), Some(min)) = (as_number(value), s.minimum)
+                    && n < min
+                {
+                    self.error(
+                        path,
+                        node,
+                        format!("Must be greater than or equal to {}", fmt_num(min)),
+                        out,
+                    );
                 }
-                if let (Some(n), Some(max)) = (as_number(value), s.maximum) {
-                    if n > max {
-                        self.error(
-                            path,
-                            node,
-                            format!("Must be less than or equal to {}", fmt_num(max)),
-                            out,
-                        );
-                    }
+                if let (Some(n), Some(max)) = (as_number(value), s.maximum)
+                    && n > max
+                {
+                    self.error(
+                        path,
+                        node,
+                        format!("Must be less than or equal to {}", fmt_num(max)),
+                        out,
+                    );
                 }
             }
         }
@@ -634,10 +634,10 @@ impl Validator<'_> {
                 .map(|b| self.branch(b, node, path))
                 .collect();
             let valid = results.iter().filter(|e| e.is_empty()).count();
-            if valid == 0 {
-                if let Some(best) = results.into_iter().min_by_key(|e| e.len()) {
-                    out.extend(best);
-                }
+            if valid == 0
+                && let Some(best) = results.into_iter().min_by_key(|e| e.len())
+            {
+                out.extend(best);
             }
             // Several matching branches: gojsonschema's only error is the summary
             // "Must validate one and only one schema (oneOf)", which package-spec drops.
@@ -645,10 +645,10 @@ impl Validator<'_> {
         for branch in &s.all_of {
             self.check(branch, node, path, out);
         }
-        if let Some(not) = &s.not {
-            if self.branch(not, node, path).is_empty() {
-                self.error(path, node, "Must not be present".into(), out);
-            }
+        if let Some(not) = &s.not
+            && self.branch(not, node, path).is_empty()
+        {
+            self.error(path, node, "Must not be present".into(), out);
         }
         if let Some(ite) = &s.if_then_else {
             let (cond, then, otherwise) = &**ite;
@@ -664,30 +664,30 @@ impl Validator<'_> {
     }
 
     fn check_common(&self, s: &Schema, node: &Node, path: &[String], out: &mut Vec<SchemaError>) {
-        if let Some(c) = &s.const_value {
-            if !c.matches(&node.value) {
-                self.error(
-                    path,
-                    node,
-                    format!("{} does not match: {c}", field_name(path)),
-                    out,
-                );
-            }
+        if let Some(c) = &s.const_value
+            && !c.matches(&node.value)
+        {
+            self.error(
+                path,
+                node,
+                format!("{} does not match: {c}", field_name(path)),
+                out,
+            );
         }
-        if let Some(values) = &s.enum_values {
-            if !values.iter().any(|v| v.matches(&node.value)) {
-                let allowed: Vec<String> = values.iter().map(|v| v.to_string()).collect();
-                self.error(
-                    path,
-                    node,
-                    format!(
-                        "{} must be one of the following: {}",
-                        field_name(path),
-                        allowed.join(", ")
-                    ),
-                    out,
-                );
-            }
+        if let Some(values) = &s.enum_values
+            && !values.iter().any(|v| v.matches(&node.value))
+        {
+            let allowed: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            self.error(
+                path,
+                node,
+                format!(
+                    "{} must be one of the following: {}",
+                    field_name(path),
+                    allowed.join(", ")
+                ),
+                out,
+            );
         }
     }
 
@@ -700,40 +700,40 @@ impl Validator<'_> {
         out: &mut Vec<SchemaError>,
     ) {
         let chars = text.chars().count();
-        if let Some(min) = s.min_length {
-            if chars < min {
-                self.error(
-                    path,
-                    node,
-                    format!("String length must be greater than or equal to {min}"),
-                    out,
-                );
-            }
+        if let Some(min) = s.min_length
+            && chars < min
+        {
+            self.error(
+                path,
+                node,
+                format!("String length must be greater than or equal to {min}"),
+                out,
+            );
         }
-        if let Some(max) = s.max_length {
-            if chars > max {
-                self.error(
-                    path,
-                    node,
-                    format!("String length must be less than or equal to {max}"),
-                    out,
-                );
-            }
+        if let Some(max) = s.max_length
+            && chars > max
+        {
+            self.error(
+                path,
+                node,
+                format!("String length must be less than or equal to {max}"),
+                out,
+            );
         }
-        if let Some(re) = &s.pattern {
-            if !re.is_match(text) {
-                self.error(
-                    path,
-                    node,
-                    format!("Does not match pattern '{}'", re.as_str()),
-                    out,
-                );
-            }
+        if let Some(re) = &s.pattern
+            && !re.is_match(text)
+        {
+            self.error(
+                path,
+                node,
+                format!("Does not match pattern '{}'", re.as_str()),
+                out,
+            );
         }
-        if let Some(format) = s.format {
-            if let Some(message) = self.formats.check(format, text) {
-                self.error(path, node, message, out);
-            }
+        if let Some(format) = s.format
+            && let Some(message) = self.formats.check(format, text)
+        {
+            self.error(path, node, message, out);
         }
     }
 
@@ -745,25 +745,25 @@ impl Validator<'_> {
         path: &mut Vec<String>,
         out: &mut Vec<SchemaError>,
     ) {
-        if let Some(min) = s.min_items {
-            if items.len() < min {
-                self.error(
-                    path,
-                    node,
-                    format!("Array must have at least {min} items"),
-                    out,
-                );
-            }
+        if let Some(min) = s.min_items
+            && items.len() < min
+        {
+            self.error(
+                path,
+                node,
+                format!("Array must have at least {min} items"),
+                out,
+            );
         }
-        if let Some(max) = s.max_items {
-            if items.len() > max {
-                self.error(
-                    path,
-                    node,
-                    format!("Array must have at most {max} items"),
-                    out,
-                );
-            }
+        if let Some(max) = s.max_items
+            && items.len() > max
+        {
+            self.error(
+                path,
+                node,
+                format!("Array must have at most {max} items"),
+                out,
+            );
         }
         if s.unique_items {
             let texts: Vec<String> = items.iter().map(canonical).collect();
@@ -781,14 +781,13 @@ impl Validator<'_> {
                 }
             }
         }
-        if let Some(contains) = &s.contains {
-            if !items
+        if let Some(contains) = &s.contains
+            && !items
                 .iter()
                 .any(|item| self.branch(contains, item, path).is_empty())
-            {
-                // package-spec drops gojsonschema's summary ("At least one of the items
-                // must match"); only leaf errors of items would remain, and there are none.
-            }
+        {
+            // package-spec drops gojsonschema's summary ("At least one of the items
+            // must match"); only leaf errors of items would remain, and there are none.
         }
         if let Some(item_schema) = &s.items {
             for (i, item) in items.iter().enumerate() {
@@ -807,25 +806,25 @@ impl Validator<'_> {
         path: &mut Vec<String>,
         out: &mut Vec<SchemaError>,
     ) {
-        if let Some(min) = s.min_properties {
-            if entries.len() < min {
-                self.error(
-                    path,
-                    node,
-                    format!("Must have at least {min} properties"),
-                    out,
-                );
-            }
+        if let Some(min) = s.min_properties
+            && entries.len() < min
+        {
+            self.error(
+                path,
+                node,
+                format!("Must have at least {min} properties"),
+                out,
+            );
         }
-        if let Some(max) = s.max_properties {
-            if entries.len() > max {
-                self.error(
-                    path,
-                    node,
-                    format!("Must have at most {max} properties"),
-                    out,
-                );
-            }
+        if let Some(max) = s.max_properties
+            && entries.len() > max
+        {
+            self.error(
+                path,
+                node,
+                format!("Must have at most {max} properties"),
+                out,
+            );
         }
         for name in &s.required {
             if !entries.iter().any(|(k, _)| k == name) {

@@ -211,10 +211,10 @@ fn closest<'a>(
 ) -> Option<(usize, Failure<'a>)> {
     let mut best: Option<(usize, Failure<'a>)> = None;
     for (i, item) in items.iter().enumerate() {
-        if let Some(failure) = check(item) {
-            if best.as_ref().is_none_or(|(_, b)| failure.score > b.score) {
-                best = Some((i, failure));
-            }
+        if let Some(failure) = check(item)
+            && best.as_ref().is_none_or(|(_, b)| failure.score > b.score)
+        {
+            best = Some((i, failure));
         }
     }
     best

@@ -390,9 +390,9 @@ impl Item {
 /// A size as package-spec prints it: `5MB`, `3KB` when a whole number of those, else
 /// bytes (`1234B`).
 pub fn format_size(bytes: u64) -> String {
-    if bytes >= MB && bytes % MB == 0 {
+    if bytes >= MB && bytes.is_multiple_of(MB) {
         format!("{}MB", bytes / MB)
-    } else if bytes >= KB && bytes % KB == 0 {
+    } else if bytes >= KB && bytes.is_multiple_of(KB) {
         format!("{}KB", bytes / KB)
     } else {
         format!("{bytes}B")
