@@ -285,3 +285,32 @@ fn the_worker_publishes_the_queue_and_keeps_refusals_with_a_reason() {
     let reason = std::fs::read_to_string(format!("{}.refused.txt", lone.display())).unwrap();
     assert!(reason.contains("no signature"), "{reason}");
 }
+
+/// A bucket that fails after the zip was stored (here the index folder cannot be
+/// created: `v2/metadata` is a file) reports the failure (exit 2) and removes what the
+/// attempt wrote: the bucket is as it was, and a retry after the repair succeeds.
+#[test]
+fn a_failure_after_the_claim_leaves_nothing_half_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bucket = tmp.path().join("bucket");
+    std::fs::create_dir_all(bucket.join("v2")).unwrap();
+    std::fs::write(bucket.join("v2/metadata"), "in the way").unwrap();
+    let trusted = signer(tmp.path(), "Trusted");
+    let zip = built_fixture(&tmp.path().join("zips"));
+    sign(&trusted, &zip);
+
+    let before = snapshot(&bucket);
+    let o = publish(&bucket, &trusted.keyring, &zip);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("nothing was published"), "{stderr}");
+    let after: BTreeMap<String, Vec<u8>> = snapshot(&bucket)
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with(".bucket-writes.lock"))
+        .collect();
+    assert!(after == before, "left behind: {:?}", after.keys().collect::<Vec<_>>());
+
+    std::fs::remove_file(bucket.join("v2/metadata")).unwrap();
+    let o = publish(&bucket, &trusted.keyring, &zip);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -45,8 +45,8 @@ pub enum Refusal {
     Unreadable { file: String, reason: String },
     #[error("{file}: invalid package:\n  - {}", problems.join("\n  - "))]
     Invalid { file: String, problems: Vec<String> },
-    #[error("{file}: the file name must be {expected} (the package inside is {expected})")]
-    FileName { file: String, expected: String },
+    #[error("{file}: the package inside is {package}, so the file must be named {package}.zip")]
+    FileName { file: String, package: String },
     #[error(
         "{name}-{version} is already published with other bytes (sha256 {existing}); a published version never changes, publish a new version"
     )]
@@ -119,9 +119,13 @@ pub fn check(
 
     validate(&file, &zip_path)?;
     let (package, fs) = load(&file, &zip_path)?;
-    let expected = format!("{}-{}.zip", package.name, package.version);
+    let package_id = format!("{}-{}", package.name, package.version);
+    let expected = format!("{package_id}.zip");
     if Path::new(&file).file_name().and_then(|n| n.to_str()) != Some(expected.as_str()) {
-        return Err(Refusal::FileName { file, expected });
+        return Err(Refusal::FileName {
+            file,
+            package: package_id,
+        });
     }
     let files = static_files(&file, fs.as_ref())?;
     Ok(Checked {
