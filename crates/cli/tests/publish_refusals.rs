@@ -10,22 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::*;
-use epr_storage::signature::{KeyKind, SecretKey, generate_key, sign_detached};
-
-struct Signer {
-    secret: SecretKey,
-    keyring: PathBuf,
-}
-
-fn signer(dir: &Path, uid: &str) -> Signer {
-    let (secret, public) = generate_key(uid, KeyKind::Ed25519).unwrap();
-    let keyring = dir.join(format!("{}.asc", uid.replace(' ', "_")));
-    std::fs::write(&keyring, public).unwrap();
-    Signer {
-        secret: SecretKey::from_armored(&secret, None).unwrap(),
-        keyring,
-    }
-}
+use epr_storage::signature::sign_detached;
 
 fn built_fixture(out: &Path) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/source/hello_logs");
@@ -308,9 +293,18 @@ fn a_failure_after_the_claim_leaves_nothing_half_written() {
         .into_iter()
         .filter(|(k, _)| !k.starts_with(".bucket-writes.lock"))
         .collect();
-    assert!(after == before, "left behind: {:?}", after.keys().collect::<Vec<_>>());
+    assert!(
+        after == before,
+        "left behind: {:?}",
+        after.keys().collect::<Vec<_>>()
+    );
 
     std::fs::remove_file(bucket.join("v2/metadata")).unwrap();
     let o = publish(&bucket, &trusted.keyring, &zip);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

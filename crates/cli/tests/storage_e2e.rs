@@ -17,7 +17,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use epr_storage::signature::{KeyKind, SecretKey, generate_key, sign_detached};
+use epr_storage::signature::sign_detached;
 
 /// How to reach one bucket: its URL and the environment its clients need.
 #[derive(Clone)]
@@ -33,22 +33,6 @@ impl Target {
             c.env(k, v);
         }
         c
-    }
-}
-
-/// A signing key and its public keyring file.
-struct Signer {
-    secret: SecretKey,
-    keyring: PathBuf,
-}
-
-fn signer(dir: &Path, uid: &str) -> Signer {
-    let (secret, public) = generate_key(uid, KeyKind::Ed25519).unwrap();
-    let keyring = dir.join(format!("{}.asc", uid.replace(' ', "_")));
-    std::fs::write(&keyring, public).unwrap();
-    Signer {
-        secret: SecretKey::from_armored(&secret, None).unwrap(),
-        keyring,
     }
 }
 

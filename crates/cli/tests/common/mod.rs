@@ -125,3 +125,20 @@ pub fn wait_for_status(port: u16, path: &str, status: u16) -> bool {
     }
     false
 }
+
+/// A signing key made for the test, and its public keyring file.
+pub struct Signer {
+    pub secret: epr_storage::signature::SecretKey,
+    pub keyring: PathBuf,
+}
+
+pub fn signer(dir: &Path, uid: &str) -> Signer {
+    use epr_storage::signature::{KeyKind, SecretKey, generate_key};
+    let (secret, public) = generate_key(uid, KeyKind::Ed25519).unwrap();
+    let keyring = dir.join(format!("{}.asc", uid.replace(' ', "_")));
+    std::fs::write(&keyring, public).unwrap();
+    Signer {
+        secret: SecretKey::from_armored(&secret, None).unwrap(),
+        keyring,
+    }
+}
