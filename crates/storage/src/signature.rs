@@ -1333,9 +1333,11 @@ GIHikRcYWeXTYW7veewK5Ss=
                 }
             }
         }
-        // The signature value itself (the last 64 bytes of an Ed25519 signature packet) and the
-        // hashed area (after the 8-byte packet start) are protected.
-        for i in (8..30).chain(binary.len() - 64..binary.len()) {
+        // The hashed area (after the 8-byte packet start) and the signature value are
+        // protected. The value is two MPIs (r, s) whose length prefixes vary (leading zero
+        // bits are dropped, and a changed bit count can be harmless), so only the last 30
+        // bytes, inside s, are certain to be value bytes.
+        for i in (8..30).chain(binary.len() - 30..binary.len()) {
             let mut bad = binary.clone();
             bad[i] ^= 0x01;
             assert!(
