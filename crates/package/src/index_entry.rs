@@ -32,7 +32,7 @@ use crate::constraint::Constraints;
 use crate::decode::ObjBuilder;
 use crate::fs::EmptyFs;
 use crate::json::Json;
-use crate::package::{Doc, LoadError, Location, Package, TemplateInfo};
+use crate::package::{Doc, LoadError, Location, Package, TemplateInfo, TemplateParts};
 use crate::version::Version;
 
 impl Package {
@@ -521,61 +521,32 @@ fn deployment_modes(t: &JObj<'_>, p: &mut Problems) -> Option<Json> {
 /// One policy template: the summary queries need, and its full form. `multiple`
 /// and `readme` are printed iff set.
 fn policy_template(t: &JObj<'_>, p: &mut Problems) -> (TemplateInfo, Json) {
-    let name = t.string_or_empty("name", p);
-    let title = t.string_or_empty("title", p);
-    let description = t.string_or_empty("description", p);
-    let data_streams = string_list(t, "data_streams", p);
-    let inputs: Vec<Json> = t
-        .objects("inputs", p)
-        .unwrap_or_default()
-        .iter()
-        .map(|i| input(i, p))
-        .collect();
-    let multiple = t.bool("multiple", p);
-    let icons = images(t, "icons", p);
-    let categories = t.strings("categories", p);
-    let category_list: Vec<Json> = categories.iter().flatten().map(Json::str).collect();
-    let modes = deployment_modes(t, p);
-    let template_deprecated = deprecated(t, "deprecated", p);
-
-    let base_json = ObjBuilder::new()
-        .str("name", &name)
-        .str("title", &title)
-        .str("description", &description)
-        .opt_list("icons", icons.clone())
-        .opt_list("categories", category_list.clone())
-        .opt("deployment_modes", modes.clone())
-        .opt_list("data_streams", data_streams.clone())
-        .opt("deprecated", template_deprecated.clone())
-        .build();
-    let full_json = ObjBuilder::new()
-        .str("name", &name)
-        .str("title", &title)
-        .str("description", &description)
-        .opt_list("data_streams", data_streams)
-        .opt_list("inputs", inputs)
-        .opt("multiple", multiple.map(Json::Bool))
-        .opt_list("icons", icons)
-        .opt_list("categories", category_list)
-        .opt_list("screenshots", images(t, "screenshots", p))
-        .opt("readme", t.string("readme", p).map(Json::Str))
-        .opt("deployment_modes", modes)
-        .opt_str("type", &t.string_or_empty("type", p))
-        .opt_str("input", &t.string_or_empty("input", p))
-        .opt_str(
-            "ingestion_method",
-            &t.string_or_empty("ingestion_method", p),
-        )
-        .opt_str("template_path", &t.string_or_empty("template_path", p))
-        .opt("deprecated", template_deprecated)
-        .build();
-    (
-        TemplateInfo {
-            categories,
-            base_json,
-        },
-        full_json,
-    )
+    // A struct literal evaluates its fields in the order written: problems are
+    // reported in this order.
+    TemplateParts {
+        name: t.string_or_empty("name", p),
+        title: t.string_or_empty("title", p),
+        description: t.string_or_empty("description", p),
+        data_streams: string_list(t, "data_streams", p),
+        inputs: t
+            .objects("inputs", p)
+            .unwrap_or_default()
+            .iter()
+            .map(|i| input(i, p))
+            .collect(),
+        multiple: t.bool("multiple", p),
+        icons: images(t, "icons", p),
+        categories: t.strings("categories", p),
+        deployment_modes: deployment_modes(t, p),
+        deprecated: deprecated(t, "deprecated", p),
+        screenshots: images(t, "screenshots", p),
+        readme: t.string("readme", p),
+        kind: t.string_or_empty("type", p),
+        input: t.string_or_empty("input", p),
+        ingestion_method: t.string_or_empty("ingestion_method", p),
+        template_path: t.string_or_empty("template_path", p),
+    }
+    .into_documents()
 }
 
 /// One data stream: its `/search` summary and its full form.

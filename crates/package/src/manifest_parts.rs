@@ -5,7 +5,7 @@ use crate::categories;
 use crate::decode::{Obj, ObjBuilder, Problems};
 use crate::fs::PackageFs;
 use crate::json::{self, Json};
-use crate::package::{LoadOptions, TemplateInfo};
+use crate::package::{LoadOptions, TemplateInfo, TemplateParts};
 use crate::yaml::Node;
 
 /// `/package/{name}/{version}`.
@@ -268,52 +268,29 @@ pub fn policy_template(
         Some(_) => Some(format!("{url_base}/docs/{name}.md")),
         None => None,
     };
-    let category_list: Vec<Json> = categories
-        .clone()
-        .unwrap_or_default()
-        .iter()
-        .map(Json::str)
-        .collect();
-    let stream_list: Vec<Json> = data_streams.iter().map(Json::str).collect();
-
-    let base_json = ObjBuilder::new()
-        .str("name", &name)
-        .str("title", &title)
-        .str("description", &description)
-        .opt_list("icons", icons.clone())
-        .opt_list("categories", category_list.clone())
-        .opt("deployment_modes", modes.clone())
-        .opt_list("data_streams", stream_list.clone())
-        .opt("deprecated", template_deprecated.clone())
-        .build();
-    let full_json = ObjBuilder::new()
-        .str("name", &name)
-        .str("title", &title)
-        .str("description", &description)
-        .opt_list("data_streams", stream_list)
-        .opt_list("inputs", inputs)
-        .always(
-            "multiple",
-            Json::Bool(t.bool("multiple", p).unwrap_or(true)),
-        )
-        .opt_list("icons", icons)
-        .opt_list("categories", category_list)
-        .opt_list("screenshots", screenshots)
-        .opt("readme", readme.map(Json::Str))
-        .opt("deployment_modes", modes)
-        .opt_str("type", &t.string_or_empty("type", p))
-        .opt_str("input", &input)
-        .opt_str("ingestion_method", &ingestion)
-        .opt_str("template_path", &t.string_or_empty("template_path", p))
-        .opt("deprecated", template_deprecated)
-        .build();
-    (
-        TemplateInfo {
-            categories,
-            base_json,
-        },
-        full_json,
-    )
+    // Read last, as before: problems are reported in the order of the reads.
+    let multiple = t.bool("multiple", p).unwrap_or(true);
+    let kind = t.string_or_empty("type", p);
+    let template_path = t.string_or_empty("template_path", p);
+    TemplateParts {
+        name,
+        title,
+        description,
+        data_streams: data_streams.iter().map(Json::str).collect(),
+        inputs,
+        multiple: Some(multiple),
+        icons,
+        categories,
+        screenshots,
+        readme,
+        deployment_modes: modes,
+        kind,
+        input,
+        ingestion_method: ingestion,
+        template_path,
+        deprecated: template_deprecated,
+    }
+    .into_documents()
 }
 
 /// `agent: {privileges: {root}}`, present when the manifest sets `agent`.

@@ -79,6 +79,71 @@ pub struct TemplateInfo {
     pub base_json: Json,
 }
 
+/// The fields of a policy template, decoded from a manifest or from an index entry,
+/// and its two documents printed from them in the one key order of the contract
+/// (spec/api.md §4.1 item 12, §4.2).
+#[derive(Debug, Default)]
+pub struct TemplateParts {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub data_streams: Vec<Json>,
+    pub inputs: Vec<Json>,
+    /// Printed when set (a manifest's defaults to true; an index entry's is as given).
+    pub multiple: Option<bool>,
+    pub icons: Vec<Json>,
+    /// `None` when the template has no `categories` key.
+    pub categories: Option<Vec<String>>,
+    pub screenshots: Vec<Json>,
+    pub readme: Option<String>,
+    pub deployment_modes: Option<Json>,
+    pub kind: String,
+    pub input: String,
+    pub ingestion_method: String,
+    pub template_path: String,
+    pub deprecated: Option<Json>,
+}
+
+impl TemplateParts {
+    /// What queries need (with the search-entry form), and the full form.
+    pub fn into_documents(self) -> (TemplateInfo, Json) {
+        let categories: Vec<Json> = self.categories.iter().flatten().map(Json::str).collect();
+        let base_json = ObjBuilder::new()
+            .str("name", &self.name)
+            .str("title", &self.title)
+            .str("description", &self.description)
+            .opt_list("icons", self.icons.clone())
+            .opt_list("categories", categories.clone())
+            .opt("deployment_modes", self.deployment_modes.clone())
+            .opt_list("data_streams", self.data_streams.clone())
+            .opt("deprecated", self.deprecated.clone())
+            .build();
+        let full_json = ObjBuilder::new()
+            .str("name", &self.name)
+            .str("title", &self.title)
+            .str("description", &self.description)
+            .opt_list("data_streams", self.data_streams)
+            .opt_list("inputs", self.inputs)
+            .opt("multiple", self.multiple.map(Json::Bool))
+            .opt_list("icons", self.icons)
+            .opt_list("categories", categories)
+            .opt_list("screenshots", self.screenshots)
+            .opt("readme", self.readme.map(Json::Str))
+            .opt("deployment_modes", self.deployment_modes)
+            .opt_str("type", &self.kind)
+            .opt_str("input", &self.input)
+            .opt_str("ingestion_method", &self.ingestion_method)
+            .opt_str("template_path", &self.template_path)
+            .opt("deprecated", self.deprecated)
+            .build();
+        let info = TemplateInfo {
+            categories: self.categories,
+            base_json,
+        };
+        (info, full_json)
+    }
+}
+
 /// A package version ready to be queried.
 #[derive(Debug)]
 pub struct Package {
