@@ -155,13 +155,7 @@ async fn from_bucket(
     key: &str,
     cache: std::time::Duration,
 ) -> Response {
-    // Two requests: the object could change in between, but published objects
-    // never change (create-only writes).
-    let read = match bucket.get(key).await {
-        Ok(Some(bytes)) => bucket.head(key).await.map(|info| info.map(|i| (bytes, i))),
-        other => other.map(|_| None),
-    };
-    match read {
+    match bucket.get_with_info(key).await {
         Ok(Some((bytes, info))) => {
             let mut res = serve_content(
                 &req.method,

@@ -37,8 +37,8 @@ use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{
-    BackoffConfig, ClientConfigKey, ClientOptions, ObjectStore, ObjectStoreExt, PutMode,
-    PutOptions, PutPayload, RetryConfig, StaticCredentialProvider, UpdateVersion,
+    BackoffConfig, ClientConfigKey, ClientOptions, ObjectMeta, ObjectStore, ObjectStoreExt,
+    PutMode, PutOptions, PutPayload, RetryConfig, StaticCredentialProvider, UpdateVersion,
 };
 use sha2::{Digest, Sha256};
 
@@ -256,23 +256,38 @@ impl Bucket {
         Ok(self.fetch(key).await?.map(|(bytes, _)| bytes))
     }
 
+    /// The object's bytes with its size, modification time and e-tag, in one request.
+    pub async fn get_with_info(
+        &self,
+        key: &str,
+    ) -> Result<Option<(Bytes, ObjectInfo)>, BucketError> {
+        Ok(self
+            .fetch(key)
+            .await?
+            .map(|(bytes, meta)| (bytes, object_info(meta))))
+    }
+
     /// The object's bytes and the version to pass to [`Bucket::replace`].
     pub async fn get_versioned(
         &self,
         key: &str,
     ) -> Result<Option<(Bytes, ObjectVersion)>, BucketError> {
-        let Some((bytes, store_version)) = self.fetch(key).await? else {
+        let Some((bytes, meta)) = self.fetch(key).await? else {
             return Ok(None);
         };
         let version = match self.backend {
             Backend::Local { .. } => Version::ContentSha256(sha256(&bytes)),
-            _ => Version::Store(store_version),
+            _ => Version::Store(UpdateVersion {
+                e_tag: meta.e_tag,
+                version: meta.version,
+            }),
         };
         Ok(Some((bytes, ObjectVersion(version))))
     }
 
-    /// The bytes and the store's own version (e-tag, generation) of the object at `key`.
-    async fn fetch(&self, key: &str) -> Result<Option<(Bytes, UpdateVersion)>, BucketError> {
+    /// The bytes and the metadata (with the store's own version: e-tag, generation) of
+    /// the object at `key`.
+    async fn fetch(&self, key: &str) -> Result<Option<(Bytes, ObjectMeta)>, BucketError> {
         let path = self.path(key)?;
         let fail = |e| self.error(key, "read", e);
         let result = match self.store.get(&path).await {
@@ -280,12 +295,9 @@ impl Bucket {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(fail(e)),
         };
-        let version = UpdateVersion {
-            e_tag: result.meta.e_tag.clone(),
-            version: result.meta.version.clone(),
-        };
+        let meta = result.meta.clone();
         match result.bytes().await {
-            Ok(bytes) => Ok(Some((bytes, version))),
+            Ok(bytes) => Ok(Some((bytes, meta))),
             // Deleted between the response headers and the body (local files).
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(fail(e)),
@@ -296,11 +308,7 @@ impl Bucket {
     pub async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, BucketError> {
         let path = self.path(key)?;
         match self.store.head(&path).await {
-            Ok(meta) => Ok(Some(ObjectInfo {
-                size: meta.size,
-                last_modified: SystemTime::from(meta.last_modified),
-                e_tag: meta.e_tag,
-            })),
+            Ok(meta) => Ok(Some(object_info(meta))),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.error(key, "read", e)),
         }
@@ -839,6 +847,14 @@ fn is_unreachable(error: &object_store::Error) -> bool {
         cause = current.source();
     }
     false
+}
+
+fn object_info(meta: ObjectMeta) -> ObjectInfo {
+    ObjectInfo {
+        size: meta.size,
+        last_modified: SystemTime::from(meta.last_modified),
+        e_tag: meta.e_tag,
+    }
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
