@@ -95,6 +95,7 @@ impl StorageSource {
                 Update::Deltas(deltas.into_iter().map(storage_delta).collect()),
             ),
         };
+        let applied = update.describe();
         let started = std::time::Instant::now();
         let state = state.clone();
         let catalog = tokio::task::spawn_blocking(move || {
@@ -104,6 +105,7 @@ impl StorageSource {
         .unwrap_or_else(|never| match never {});
         tracing::info!(
             cursor = %cursor,
+            applied = %applied,
             packages = catalog.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "storage index updated"
@@ -122,6 +124,14 @@ enum Update {
 }
 
 impl Update {
+    /// For the log: a fall-back to the full index shows there.
+    fn describe(&self) -> String {
+        match self {
+            Update::Full(_) => "full index".into(),
+            Update::Deltas(deltas) => format!("{} delta(s)", deltas.len()),
+        }
+    }
+
     fn apply(self, catalog: &Catalog) -> Catalog {
         match self {
             Update::Full(packages) => catalog.with_storage(packages),
