@@ -18,7 +18,7 @@ use epr_storage::bucket::Bucket;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE, LAST_MODIFIED};
 use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::file_response::serve_content;
 use crate::files::content_type_for;
@@ -45,24 +45,22 @@ impl std::fmt::Debug for StorageEndpoint {
     }
 }
 
-/// Characters escaped in a path segment, as Go's url.PathEscape does for a path
-/// (`/` is kept: it separates the segments of the object key).
-const PATH: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'[')
-    .add(b'\\')
-    .add(b']')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}');
+/// What Go's `url.URL.EscapedPath` escapes in a path: everything but letters, digits,
+/// `-_.~` and `$&+,/:;=@` (`/` separates the segments of the object key).
+const PATH: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b'/')
+    .remove(b':')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b'@');
 
 impl StorageEndpoint {
     /// An HTTP(S) endpoint, or a bucket URL for any other scheme.
@@ -202,6 +200,11 @@ mod tests {
         assert_eq!(
             StorageEndpoint::url_of("http://host/base/", "artifacts/x"),
             "http://host/base/artifacts/x"
+        );
+        // As Go escapes a path: `!()*'` and non-ASCII are escaped, `$&+,:;=@` are not.
+        assert_eq!(
+            StorageEndpoint::url_of("http://h/", "a/b(1)!*'é$&+,:;=@~.zip"),
+            "http://h/a/b%281%29%21%2A%27%C3%A9$&+,:;=@~.zip"
         );
     }
 }
