@@ -13,7 +13,7 @@ mod servers;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -103,24 +103,14 @@ fn publish(target: &Target, keyring: &Path, zips: &[PathBuf]) -> Output {
 
 fn start_registry(target: &Target, dir: &Path, port: u16) -> Server {
     let config = write_config(dir, &[]);
-    let child = target
-        .command()
+    let mut command = target.command();
+    command
         .args(["--config", config.to_str().unwrap()])
-        .args(["--address", &format!("127.0.0.1:{port}")])
         .args(["--feature-storage-indexer"])
         .args(["--storage-indexer-bucket-internal", &target.url])
         .args(["--storage-endpoint", &target.url])
-        .args(["--storage-indexer-watch-interval", "200ms"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    assert!(
-        wait_for_status(port, "/health", 200),
-        "registry did not become ready"
-    );
-    server
+        .args(["--storage-indexer-watch-interval", "200ms"]);
+    start_command(command, port)
 }
 
 /// `name-version` of every package `/search?all=true&prerelease=true` lists.

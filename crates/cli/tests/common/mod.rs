@@ -93,15 +93,18 @@ impl Drop for Server {
 }
 
 pub fn start(config: &Path, port: u16, extra: &[&str]) -> Server {
-    let child = bin()
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "--address",
-            &format!("127.0.0.1:{port}"),
-        ])
+    let mut command = bin();
+    command
+        .args(["--config", config.to_str().unwrap()])
         .args(["--require-package-signatures=false"])
-        .args(extra)
+        .args(extra);
+    start_command(command, port)
+}
+
+/// Starts `command` (a registry) listening on `port` and waits until it is ready.
+pub fn start_command(mut command: Command, port: u16) -> Server {
+    let child = command
+        .args(["--address", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
