@@ -5,7 +5,8 @@
 //! other gets a clear conflict. Refusals leave the bucket byte-for-byte as it was.
 //!
 //! Runs against a local folder (`file://`) always, and against a real S3-compatible
-//! server (moto) when it is installed (CI installs it: scripts/ci-install-test-servers.sh).
+//! server (moto) and a GCS emulator (fake-gcs-server) when they are installed (CI
+//! installs both: scripts/ci-install-test-servers.sh).
 
 mod common;
 #[path = "../../../testsupport/servers.rs"]
@@ -334,6 +335,20 @@ fn s3_bucket() {
     many_publishers_and_two_registries(Target {
         url: "s3://e2e-bucket".into(),
         env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+    });
+}
+
+#[test]
+fn gcs_bucket() {
+    let Some(fake_gcs) = servers::fake_gcs() else {
+        return; // skipped with a note (a failure under CI)
+    };
+    servers::create_gcs_bucket(&fake_gcs, "e2e-bucket");
+    // The variable upstream and Google's client libraries read; no credentials needed.
+    let env = vec![("STORAGE_EMULATOR_HOST".to_string(), fake_gcs.endpoint())];
+    many_publishers_and_two_registries(Target {
+        url: "gs://e2e-bucket/some/root".into(),
+        env,
     });
 }
 

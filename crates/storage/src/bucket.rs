@@ -15,7 +15,7 @@
 //! | backend | create-only | compare-and-swap |
 //! | --- | --- | --- |
 //! | S3 | `If-None-Match: *` | `If-Match: <etag>` |
-//! | GCS | `x-goog-if-generation-match: 0` | `x-goog-if-generation-match: <generation>` |
+//! | GCS | `ifGenerationMatch=0` | `ifGenerationMatch=<generation>` (JSON API, see [`crate::gcs_upload`]) |
 //! | file | hard link of a finished temp file (fails if the name exists) | bucket lock file + content hash + rename |
 //! | memory | `InMemory` create | `InMemory` e-tag check |
 //!
@@ -42,9 +42,14 @@ use object_store::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::gcs_upload::GcsUploader;
+
 /// The environment variable upstream (and Google's client libraries) use to point GCS
 /// clients at an emulator, as `host:port` or a full URL.
 const STORAGE_EMULATOR_HOST: &str = "STORAGE_EMULATOR_HOST";
+
+/// Where GCS answers when no emulator is configured (object_store's default too).
+const GCS_BASE_URL: &str = "https://storage.googleapis.com";
 
 /// Name of the lock file that serialises writes to a `file://` bucket. It sits at the bucket
 /// root; `LocalFileSystem` hides files whose name ends in `#<digits>` (it uses such names for
@@ -197,7 +202,10 @@ enum Backend {
         lock_file: PathBuf,
     },
     S3,
-    Gcs,
+    /// Writes go through the JSON API (see [`crate::gcs_upload`]), the rest through `store`.
+    Gcs {
+        uploader: GcsUploader,
+    },
 }
 
 impl Bucket {
@@ -222,7 +230,10 @@ impl Bucket {
                 let (store, backend) = match scheme {
                     "memory" => (memory_store(authority), Backend::Memory),
                     "s3" => (s3_store(url, authority, options)?, Backend::S3),
-                    _ => (gcs_store(url, authority, options)?, Backend::Gcs),
+                    _ => {
+                        let (store, uploader) = gcs_store(url, authority, options)?;
+                        (store, Backend::Gcs { uploader })
+                    }
                 };
                 Ok(Bucket {
                     store,
@@ -247,7 +258,7 @@ impl Bucket {
             Backend::Memory => BackendKind::Memory,
             Backend::Local { .. } => BackendKind::LocalFileSystem,
             Backend::S3 => BackendKind::S3,
-            Backend::Gcs => BackendKind::Gcs,
+            Backend::Gcs { .. } => BackendKind::Gcs,
         }
     }
 
@@ -437,6 +448,9 @@ impl Bucket {
         data: Bytes,
         mode: PutMode,
     ) -> Result<(), object_store::Error> {
+        if let Backend::Gcs { uploader } = &self.backend {
+            return uploader.put(path, data, &mode).await;
+        }
         let options = PutOptions {
             mode,
             ..PutOptions::default()
@@ -713,15 +727,18 @@ fn s3_store(
 /// `STORAGE_EMULATOR_HOST` (`host:port` or a URL) sets the base URL and turns request
 /// signing off, as upstream does for fake-gcs-server.
 ///
-/// Limitation: object_store uploads with the XML API (`PUT /{bucket}/{object}` with
-/// `x-goog-if-generation-match`), which fake-gcs-server 1.56 does not implement for
-/// uploads (it answers 400 "invalid uploadType"); reads and listings work against it.
+/// Returns the store (reads, listings, deletes) and the uploader for writes, which sends
+/// the store's own credentials (see [`crate::gcs_upload`] for why writes go apart).
 fn gcs_store(
     url: &str,
     bucket: &str,
     options: &BucketOptions,
-) -> Result<Arc<dyn ObjectStore>, BucketError> {
+) -> Result<(Arc<dyn ObjectStore>, GcsUploader), BucketError> {
     check_bucket_name(url, bucket)?;
+    let open_error = |source| BucketError::Open {
+        url: url.to_string(),
+        source: Box::new(source),
+    };
     let mut builder = GoogleCloudStorageBuilder::from_env()
         .with_bucket_name(bucket)
         .with_retry(retry_config(options));
@@ -731,32 +748,48 @@ fn gcs_store(
         .or_else(|| std::env::var(STORAGE_EMULATOR_HOST).ok())
         .filter(|host| !host.is_empty());
     let mut allow_http = options.allow_http;
-    if let Some(emulator) = emulator {
-        let base_url = if emulator.contains("://") {
-            emulator
-        } else {
-            format!("http://{emulator}")
-        };
-        allow_http |= base_url.starts_with("http://");
-        // Skipping signatures alone is not enough: object_store 0.14 still fetches a token
-        // before uploads, from the instance metadata server when nothing else is
-        // configured. A static empty token keeps emulator traffic on the emulator.
-        let no_token = StaticCredentialProvider::new(GcpCredential {
-            bearer: String::new(),
-        });
-        builder = builder
-            .with_base_url(base_url.trim_end_matches('/'))
-            .with_skip_signature(true)
-            .with_credentials(Arc::new(no_token));
-    }
+    let base_url = match emulator {
+        Some(emulator) => {
+            let base_url = if emulator.contains("://") {
+                emulator
+            } else {
+                format!("http://{emulator}")
+            };
+            let base_url = base_url.trim_end_matches('/').to_string();
+            allow_http |= base_url.starts_with("http://");
+            // Skipping signatures alone is not enough: object_store 0.14 still fetches a
+            // token before some requests, from the instance metadata server when nothing
+            // else is configured. A static empty token keeps emulator traffic on the
+            // emulator.
+            let no_token = StaticCredentialProvider::new(GcpCredential {
+                bearer: String::new(),
+            });
+            builder = builder
+                .with_base_url(&base_url)
+                .with_skip_signature(true)
+                .with_credentials(Arc::new(no_token));
+            Some(base_url)
+        }
+        None => None,
+    };
     let store = builder
         .with_client_options(client_options(options, allow_http))
         .build()
-        .map_err(|source| BucketError::Open {
-            url: url.to_string(),
-            source: Box::new(source),
-        })?;
-    Ok(Arc::new(store))
+        .map_err(open_error)?;
+    let (base_url, credentials) = match base_url {
+        Some(emulator) => (emulator, None),
+        None => (GCS_BASE_URL.to_string(), Some(store.credentials().clone())),
+    };
+    let uploader = GcsUploader::new(
+        &base_url,
+        bucket,
+        credentials,
+        options.request_timeout,
+        options.connect_timeout,
+        retry_config(options),
+    )
+    .map_err(open_error)?;
+    Ok((Arc::new(store), uploader))
 }
 
 fn client_options(options: &BucketOptions, allow_http: bool) -> ClientOptions {
@@ -843,6 +876,10 @@ fn is_unreachable(error: &object_store::Error) -> bool {
                 http.kind(),
                 HttpErrorKind::Connect | HttpErrorKind::Timeout | HttpErrorKind::Interrupted
             );
+        }
+        // GCS uploads (crate::gcs_upload) use reqwest directly.
+        if let Some(http) = current.downcast_ref::<reqwest::Error>() {
+            return http.is_connect() || http.is_timeout();
         }
         cause = current.source();
     }

@@ -4,7 +4,8 @@
 //! # Layout
 //!
 //! - [`bucket`]: a bucket (`file://`, `s3://`, `gs://`, `memory://`) over `object_store`,
-//!   with create-only writes and compare-and-swap replacement.
+//!   with create-only writes and compare-and-swap replacement; [`gcs_upload`] writes to
+//!   GCS.
 //! - [`layout`]: the object keys of the v2 layout.
 //! - [`signature`]: detached, ASCII-armored OpenPGP signatures (sign and verify).
 //! - [`candidate`]: the checks a candidate passes before anything is written.
@@ -16,6 +17,7 @@
 pub mod bucket;
 pub mod candidate;
 pub mod cursor;
+pub mod gcs_upload;
 pub mod layout;
 pub mod publish;
 pub mod queue;

@@ -1,7 +1,6 @@
 //! One test body per behaviour of `Bucket`, run against every backend we can start here:
-//! `memory://`, `file://` (a temp dir) and S3 (a moto server). GCS writes cannot be tested
-//! against fake-gcs-server (it lacks the XML-API uploads object_store uses), so GCS gets a
-//! read-only test with objects seeded through the JSON API.
+//! `memory://`, `file://` (a temp dir), S3 (a moto server) and GCS (a fake-gcs-server).
+//! A last GCS test reads objects seeded through the emulator's own API.
 
 #[path = "../../../testsupport/servers.rs"]
 mod servers;
@@ -64,6 +63,20 @@ fn s3(test: &str) -> Option<Subject> {
     })
 }
 
+fn gcs(test: &str) -> Option<Subject> {
+    let server = servers::fake_gcs()?;
+    let bucket = format!("test-{}", test.replace('_', "-"));
+    servers::create_gcs_bucket(&server, &bucket);
+    Some(Subject {
+        url: format!("gs://{bucket}/root"),
+        options: BucketOptions {
+            endpoint: Some(server.endpoint()),
+            ..BucketOptions::default()
+        },
+        _keep: Some(Box::new(server)),
+    })
+}
+
 fn s3_options(endpoint: String) -> BucketOptions {
     BucketOptions {
         endpoint: Some(endpoint),
@@ -95,6 +108,8 @@ backend_tests!(memory: round_trip, create_only, replace_is_compare_and_swap,
 backend_tests!(local: round_trip, create_only, replace_is_compare_and_swap,
     concurrent_increments_lose_nothing, delete, invalid_keys_are_refused);
 backend_tests!(s3: round_trip, create_only, replace_is_compare_and_swap,
+    concurrent_increments_lose_nothing, delete, invalid_keys_are_refused);
+backend_tests!(gcs: round_trip, create_only, replace_is_compare_and_swap,
     concurrent_increments_lose_nothing, delete, invalid_keys_are_refused);
 
 async fn round_trip(subject: &Subject) {
@@ -285,10 +300,19 @@ fn assert_conflict(err: &BucketError, subject: &Subject, key: &str) {
 
 async fn concurrent_increments_lose_nothing(subject: &Subject) {
     let key = "counter";
-    let tasks: Vec<_> = (0..TASKS)
-        .map(|_| {
-            let bucket = subject.open();
-            tokio::spawn(async move { increment(&bucket, key, INCREMENTS).await })
+    // Open every client first and start them together: opening a GCS client takes about
+    // 100 ms (credentials, TLS roots), long enough for a task started right after opening
+    // to finish its increments before the next one starts, and then nothing would race.
+    let buckets: Vec<Bucket> = (0..TASKS).map(|_| subject.open()).collect();
+    let start = Arc::new(tokio::sync::Barrier::new(TASKS));
+    let tasks: Vec<_> = buckets
+        .into_iter()
+        .map(|bucket| {
+            let start = Arc::clone(&start);
+            tokio::spawn(async move {
+                start.wait().await;
+                increment(&bucket, key, INCREMENTS).await
+            })
         })
         .collect();
     for task in tasks {
