@@ -11,6 +11,7 @@
 //!   deltas), read into packages and written by the publisher.
 
 pub mod catalog;
+mod index_scan;
 pub mod query;
 pub mod search;
 pub mod sources;

@@ -20,11 +20,14 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use bytes::Bytes;
 use epr_package::index_entry::from_index_manifest_bytes;
 use epr_package::json::{self, Json};
 use epr_package::{LoadError, Package};
 use rayon::prelude::*;
 use serde_json::value::RawValue;
+
+use crate::index_scan::{ScanError, name_and_version, scan_packages};
 
 pub const SEARCH_INDEX_ALL: &str = "search-index-all.json";
 pub const SEARCH_INDEX_DELTA: &str = "search-index-delta.json";
@@ -127,18 +130,38 @@ fn all_or_nothing<T>(
 /// decoded in parallel.
 pub fn parse_search_index_all(bytes: &[u8]) -> Result<Vec<Package>, IndexError> {
     let file = SEARCH_INDEX_ALL;
-    let items = top_level_array(bytes, file, "packages")?;
+    let items = scan(bytes)?;
     let results = items
-        .par_iter()
+        .into_par_iter()
         .enumerate()
         .map(|(i, item)| {
             let position = format!("packages[{i}]");
-            let manifest = wrapped_manifest(item, &position)?;
+            let manifest = item.map_err(|problem| unnamed_entry_error(&position, problem))?;
             from_index_manifest_bytes(manifest.get().as_bytes())
                 .map_err(|e| entry_error(position, e))
         })
         .collect();
     all_or_nothing(file, results)
+}
+
+/// The manifests of a `search-index-all.json`, in one pass ([`crate::index_scan`]).
+fn scan(bytes: &[u8]) -> Result<Vec<Result<&RawValue, String>>, IndexError> {
+    let file = SEARCH_INDEX_ALL;
+    scan_packages(bytes).map_err(|e| match e {
+        ScanError::NotAnObject(e) => invalid(file, format!("not a JSON object: {e}")),
+        ScanError::NoPackages => invalid(file, "no \"packages\" array"),
+        ScanError::PackagesNotAnArray(found) => {
+            invalid(file, format!("\"packages\" is not an array: {found}"))
+        }
+    })
+}
+
+fn unnamed_entry_error(position: &str, problem: String) -> EntryError {
+    EntryError {
+        position: position.to_string(),
+        package: "no name, no version".into(),
+        problems: vec![problem],
+    }
 }
 
 /// A `search-index-delta.json` read into packages.
@@ -157,12 +180,14 @@ pub fn parse_delta(bytes: &[u8]) -> Result<Delta, IndexError> {
 }
 
 /// One index entry: a package's name, version and manifest, the manifest kept as
-/// JSON text (as read, or as we print it at its place in the file).
+/// JSON text (as read, or as we print it at its place in the file). Entries read from
+/// a file share its bytes: the text is not copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
     name: String,
     version: String,
-    manifest: Box<str>,
+    /// UTF-8 JSON text: a slice of a file we read, or the text we printed.
+    manifest: Bytes,
 }
 
 impl IndexEntry {
@@ -180,7 +205,7 @@ impl IndexEntry {
         Ok(IndexEntry {
             name: package.name,
             version: package.version,
-            manifest: text.into(),
+            manifest: Bytes::from(text),
         })
     }
 
@@ -192,40 +217,34 @@ impl IndexEntry {
         &self.version
     }
 
-    /// The manifest's JSON text.
-    pub fn manifest_text(&self) -> &str {
+    /// The manifest's JSON text (UTF-8).
+    pub fn manifest_json(&self) -> &[u8] {
         &self.manifest
     }
 
     /// The package this entry describes.
     pub fn package(&self) -> Result<Package, LoadError> {
-        from_index_manifest_bytes(self.manifest.as_bytes())
+        from_index_manifest_bytes(&self.manifest)
     }
 
     fn is(&self, name: &str, version: &str) -> bool {
         self.name == name && self.version == version
     }
 
-    /// An entry as read from a file: only its name and version are decoded.
-    fn read(item: &RawValue, position: String) -> Result<IndexEntry, EntryError> {
-        let manifest = wrapped_manifest(item, &position)?;
-        let fail = |problem: String| EntryError {
-            position: position.clone(),
-            package: "no name, no version".into(),
-            problems: vec![problem],
-        };
-        let fields: HashMap<String, &RawValue> = serde_json::from_str(manifest.get())
-            .map_err(|e| fail(format!("package_manifest: not an object: {e}")))?;
-        let text_field = |key: &str| -> Result<String, EntryError> {
-            let raw = go_field(&fields, key)
-                .ok_or_else(|| fail(format!("package_manifest: no {key}")))?;
-            serde_json::from_str::<String>(raw.get())
-                .map_err(|_| fail(format!("package_manifest: {key} is not a string")))
-        };
+    /// An entry as read from a file (its manifest is in `source`, the bytes the
+    /// file was read into): only its name and version are decoded.
+    fn read(
+        source: &Bytes,
+        item: Result<&RawValue, String>,
+        position: &str,
+    ) -> Result<IndexEntry, EntryError> {
+        let fail = |problem| unnamed_entry_error(position, problem);
+        let manifest = item.map_err(fail)?;
+        let (name, version) = name_and_version(manifest).map_err(fail)?;
         Ok(IndexEntry {
-            name: text_field("name")?,
-            version: text_field("version")?,
-            manifest: manifest.get().into(),
+            name,
+            version,
+            manifest: source.slice_ref(manifest.get().as_bytes()),
         })
     }
 }
@@ -243,17 +262,18 @@ impl IndexDocument {
     }
 
     /// Reads the entries and their names and versions; the manifests are not
-    /// decoded (see [`IndexDocument::packages`]).
-    pub fn parse(bytes: &[u8]) -> Result<IndexDocument, IndexError> {
-        let file = SEARCH_INDEX_ALL;
-        let items = top_level_array(bytes, file, "packages")?;
+    /// decoded (see [`IndexDocument::packages`]), nor copied: the entries keep
+    /// slices of `bytes`.
+    pub fn parse(bytes: impl Into<Bytes>) -> Result<IndexDocument, IndexError> {
+        let bytes: Bytes = bytes.into();
+        let items = scan(&bytes)?;
         let results = items
-            .par_iter()
+            .into_par_iter()
             .enumerate()
-            .map(|(i, item)| IndexEntry::read(item, format!("packages[{i}]")))
+            .map(|(i, item)| IndexEntry::read(&bytes, item, &format!("packages[{i}]")))
             .collect();
         Ok(IndexDocument {
-            entries: all_or_nothing(file, results)?,
+            entries: all_or_nothing(SEARCH_INDEX_ALL, results)?,
         })
     }
 
@@ -296,8 +316,16 @@ impl IndexDocument {
         Some(self.entries.remove(i))
     }
 
+    /// The file: as [`IndexDocument::to_parts`], in one buffer.
     pub fn to_bytes(&self) -> Vec<u8> {
         write_search_index_all(&self.entries)
+    }
+
+    /// The file as a list of parts to write one after the other: the manifests are
+    /// the entries' own bytes (slices of the file read), between the few bytes of
+    /// layout around them, so writing a 300 MB index costs no 300 MB copy.
+    pub fn to_parts(&self) -> Vec<Bytes> {
+        write_top_level(&[("packages", Section::Entries(&self.entries))]).into_parts()
     }
 
     /// Every entry decoded as a registry decodes it, in parallel; all or nothing.
@@ -332,18 +360,24 @@ impl DeltaDocument {
     /// Reads a delta. Absent or `null` lists are empty; other keys are ignored.
     pub fn parse(bytes: &[u8]) -> Result<DeltaDocument, IndexError> {
         let file = SEARCH_INDEX_DELTA;
-        let top = top_level(bytes, file)?;
+        // One copy of a small file, for the entries to keep slices of.
+        let source = Bytes::copy_from_slice(bytes);
+        let top = top_level(&source, file)?;
         let list = |key: &str| -> Result<Vec<&RawValue>, IndexError> {
             match go_field(&top, key) {
                 None => Ok(Vec::new()),
-                Some(raw) => array_items(raw, file, key, false),
+                Some(raw) => array_items(raw, file, key),
             }
         };
         let read_entries = |key: &str| -> Result<Vec<IndexEntry>, IndexError> {
             let results = list(key)?
                 .into_iter()
                 .enumerate()
-                .map(|(i, item)| IndexEntry::read(item, format!("{key}[{i}]")))
+                .map(|(i, item)| {
+                    let position = format!("{key}[{i}]");
+                    let manifest = wrapped_manifest(item, &position)?;
+                    IndexEntry::read(&source, Ok(manifest), &position)
+                })
                 .collect();
             all_or_nothing(file, results)
         };
@@ -369,16 +403,16 @@ impl DeltaDocument {
 
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut sections = vec![
-            ("added", entry_list(&self.added)),
-            ("updated", entry_list(&self.updated)),
-            ("removed", removed_list(&self.removed)),
+            ("added", Section::Entries(&self.added)),
+            ("updated", Section::Entries(&self.updated)),
+            ("removed", Section::Text(removed_list(&self.removed))),
         ];
         if let Some(previous) = &self.previous {
             let mut value = String::new();
             write_string(&mut value, previous);
-            sections.push(("previous", value));
+            sections.push(("previous", Section::Text(value)));
         }
-        write_top_level(&sections)
+        write_top_level(&sections).concat()
     }
 
     /// The added and updated manifests decoded as a registry decodes them.
@@ -434,28 +468,13 @@ fn top_level<'a>(
     serde_json::from_slice(bytes).map_err(|e| invalid(file, format!("not a JSON object: {e}")))
 }
 
-/// The items of the top-level array `key`, which must be there (an index without
-/// it is more likely broken than empty). Other top-level keys are ignored; the key
-/// is matched exactly, as the upstream's token reader does.
-fn top_level_array<'a>(
-    bytes: &'a [u8],
-    file: &'static str,
-    key: &str,
-) -> Result<Vec<&'a RawValue>, IndexError> {
-    let top = top_level(bytes, file)?;
-    match top.get(key) {
-        Some(raw) => array_items(raw, file, key, true),
-        None => Err(invalid(file, format!("no \"{key}\" array"))),
-    }
-}
-
+/// The items of a delta's list `key`; `null` is an empty list.
 fn array_items<'a>(
     raw: &'a RawValue,
     file: &'static str,
     key: &str,
-    null_is_error: bool,
 ) -> Result<Vec<&'a RawValue>, IndexError> {
-    if raw.get() == "null" && !null_is_error {
+    if raw.get() == "null" {
         return Ok(Vec::new());
     }
     serde_json::from_str(raw.get())
@@ -496,8 +515,8 @@ const INDENT: &str = "    ";
 const MANIFEST_LEVEL: usize = 3;
 
 /// A `search-index-all.json` holding these entries, in this order.
-pub fn write_search_index_all<'a>(entries: impl IntoIterator<Item = &'a IndexEntry>) -> Vec<u8> {
-    write_top_level(&[("packages", entry_list(entries))])
+pub fn write_search_index_all(entries: &[IndexEntry]) -> Vec<u8> {
+    write_top_level(&[("packages", Section::Entries(entries))]).concat()
 }
 
 /// A `search-index-delta.json` in upstream's form (see [`DeltaDocument::to_bytes`]
@@ -508,52 +527,89 @@ pub fn write_delta(
     removed: &[(String, String)],
 ) -> Vec<u8> {
     write_top_level(&[
-        ("added", entry_list(added)),
-        ("updated", entry_list(updated)),
-        ("removed", removed_list(removed)),
+        ("added", Section::Entries(added)),
+        ("updated", Section::Entries(updated)),
+        ("removed", Section::Text(removed_list(removed))),
     ])
+    .concat()
+}
+
+/// The value of one top-level key.
+enum Section<'a> {
+    /// `[{"package_manifest": ...}, ...]`
+    Entries(&'a [IndexEntry]),
+    /// Printed already.
+    Text(String),
+}
+
+/// A file being written: the text we print, with the manifests passed through as
+/// they are (slices of the file they were read from) instead of copied into it.
+#[derive(Default)]
+struct Parts {
+    parts: Vec<Bytes>,
+    text: String,
+}
+
+impl Parts {
+    fn manifest(&mut self, manifest: &Bytes) {
+        self.parts.push(Bytes::from(std::mem::take(&mut self.text)));
+        self.parts.push(manifest.clone());
+    }
+
+    fn into_parts(mut self) -> Vec<Bytes> {
+        self.parts.push(Bytes::from(self.text));
+        self.parts
+    }
+
+    fn concat(self) -> Vec<u8> {
+        let parts = self.into_parts();
+        let mut out = Vec::with_capacity(parts.iter().map(Bytes::len).sum());
+        for part in &parts {
+            out.extend_from_slice(part);
+        }
+        out
+    }
 }
 
 /// `{` + one `"key": value` per section + `}` and a newline.
-fn write_top_level(sections: &[(&str, String)]) -> Vec<u8> {
-    let size = sections.iter().map(|(k, v)| k.len() + v.len() + 16).sum();
-    let mut out = String::with_capacity(size);
-    out.push('{');
+fn write_top_level(sections: &[(&str, Section<'_>)]) -> Parts {
+    let mut out = Parts::default();
+    out.text.push('{');
     for (i, (key, value)) in sections.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.text.push(',');
         }
-        newline(&mut out, 1);
-        write_string(&mut out, key);
-        out.push_str(": ");
-        out.push_str(value);
+        newline(&mut out.text, 1);
+        write_string(&mut out.text, key);
+        out.text.push_str(": ");
+        match value {
+            Section::Entries(entries) => write_entries(&mut out, entries),
+            Section::Text(text) => out.text.push_str(text),
+        }
     }
-    out.push_str("\n}\n");
-    out.into_bytes()
+    out.text.push_str("\n}\n");
+    out
 }
 
 /// `[{"package_manifest": ...}, ...]` at level 1.
-fn entry_list<'a>(entries: impl IntoIterator<Item = &'a IndexEntry>) -> String {
-    let mut out = String::from("[");
-    let mut any = false;
-    for entry in entries {
-        if any {
-            out.push(',');
+fn write_entries(out: &mut Parts, entries: &[IndexEntry]) {
+    out.text.push('[');
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            out.text.push(',');
         }
-        any = true;
-        newline(&mut out, 2);
-        out.push('{');
-        newline(&mut out, 3);
-        out.push_str("\"package_manifest\": ");
-        out.push_str(&entry.manifest);
-        newline(&mut out, 2);
-        out.push('}');
+        newline(&mut out.text, 2);
+        out.text.push('{');
+        newline(&mut out.text, 3);
+        out.text.push_str("\"package_manifest\": ");
+        out.manifest(&entry.manifest);
+        newline(&mut out.text, 2);
+        out.text.push('}');
     }
-    if any {
-        newline(&mut out, 1);
+    if !entries.is_empty() {
+        newline(&mut out.text, 1);
     }
-    out.push(']');
-    out
+    out.text.push(']');
 }
 
 /// `[{"name": ..., "version": ...}, ...]` at level 1, one removal per line.

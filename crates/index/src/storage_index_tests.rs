@@ -4,6 +4,7 @@ use epr_package::from_index_manifest;
 use serde_json::{Value, json};
 
 use super::*;
+use bytes::Bytes;
 
 /// `EPR_SHARED`, else the first `shared/` beside an ancestor of this crate that
 /// holds the conformance suite.
@@ -77,7 +78,7 @@ fn upstream_full_indexes_read_and_write_back_identically() {
             "{name}"
         );
         // And a read document writes back byte for byte.
-        let doc = IndexDocument::parse(&bytes).unwrap();
+        let doc = IndexDocument::parse(Bytes::copy_from_slice(&bytes)).unwrap();
         assert_eq!(doc.len(), 2);
         assert_eq!(doc.entries()[1].name(), "1password");
         assert_eq!(doc.entries()[1].version(), "0.2.0");
@@ -234,7 +235,10 @@ fn documents_change_cheaply() {
     assert_eq!(doc.entries(), [one_again.clone(), two.clone()]);
 
     let bytes = doc.to_bytes();
-    assert_eq!(IndexDocument::parse(&bytes).unwrap(), doc);
+    assert_eq!(
+        IndexDocument::parse(Bytes::copy_from_slice(&bytes)).unwrap(),
+        doc
+    );
     let packages = parse_search_index_all(&bytes).unwrap();
     assert_eq!(packages.len(), 2);
     assert_eq!(packages[0].kibana.as_ref().unwrap().original(), "^8.1.0");
@@ -245,10 +249,59 @@ fn documents_change_cheaply() {
 }
 
 #[test]
+fn parts_make_the_same_file_and_share_the_bytes_read() {
+    let mut doc = IndexDocument::new();
+    doc.push(IndexEntry::from_package(&package(foo("1.0.0", "^8.0.0"))).unwrap());
+    doc.push(IndexEntry::from_package(&package(foo("2.0.0", "^8.0.0"))).unwrap());
+    let read = Bytes::from(doc.to_bytes());
+    let doc = IndexDocument::parse(read.clone()).unwrap();
+    let parts = doc.to_parts();
+    assert_eq!(parts.concat(), read);
+    // The manifests are the very bytes that were read, not copies.
+    let range = read.as_ptr_range();
+    let shared = parts
+        .iter()
+        .filter(|part| range.contains(&part.as_ptr()))
+        .count();
+    assert_eq!(shared, 2);
+    assert_eq!(
+        IndexDocument::new().to_parts().concat(),
+        b"{\n    \"packages\": []\n}\n"
+    );
+}
+
+#[test]
+fn keys_are_matched_as_upstream_matches_them() {
+    let manifest = foo("1.0.0", "^8.0.0").to_string();
+    // The entry's key and the manifest's name and version as Go's encoding/json
+    // matches struct fields: any ASCII case, the last one winning.
+    let file = format!(
+        r#"{{"packages": [{{"Package_Manifest": {{"NAME": "x", "name": "foo", "Version": "1.0.0"}}}}]}}"#
+    );
+    let doc = IndexDocument::parse(file).unwrap();
+    assert!(doc.contains("foo", "1.0.0"), "{doc:?}");
+    // `packages` itself is the token upstream's reader looks for: exact.
+    let file = format!(r#"{{"Packages": [{{"package_manifest": {manifest}}}]}}"#);
+    let e = IndexDocument::parse(file).unwrap_err().to_string();
+    assert_eq!(e, "search-index-all.json: no \"packages\" array");
+    // A syntax error anywhere refuses the file, naming where.
+    let file = format!(r#"{{"packages": [{{"package_manifest": {manifest}}}"#);
+    let e = parse_search_index_all(file.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(
+            "search-index-all.json: not a JSON object: EOF while parsing a list at line 1"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
 fn entries_copied_from_other_writers_stay_valid() {
     // Compact, other key order, unknown keys: kept as they are.
     let upstream = br#"{"cursor": "x", "packages": [{"package_manifest": {"version": "0.1.0", "name": "bar", "extra": [1, 2]}}]}"#;
-    let mut doc = IndexDocument::parse(upstream).unwrap();
+    let mut doc = IndexDocument::parse(Bytes::copy_from_slice(upstream)).unwrap();
     doc.push(IndexEntry::from_package(&package(foo("1.0.0", "^8.0.0"))).unwrap());
     let bytes = doc.to_bytes();
     let text = String::from_utf8(bytes.clone()).unwrap();
@@ -282,7 +335,7 @@ fn one_bad_entry_refuses_the_file_and_is_named() {
         "{e}"
     );
     // The publisher's reader only names entries; decoding them finds the same.
-    let doc = IndexDocument::parse(bad.as_bytes()).unwrap();
+    let doc = IndexDocument::parse(bad.clone()).unwrap();
     assert_eq!(doc.packages().unwrap_err().to_string(), e);
 
     let many: Vec<String> = (0..8)
@@ -327,7 +380,9 @@ fn misshapen_files_are_refused() {
     for (bytes, wanted) in cases {
         let e = parse_search_index_all(bytes).unwrap_err().to_string();
         assert!(e.starts_with(wanted), "{e}");
-        let e = IndexDocument::parse(bytes).unwrap_err().to_string();
+        let e = IndexDocument::parse(Bytes::copy_from_slice(bytes))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with(wanted), "{e}");
     }
     assert!(
@@ -336,9 +391,11 @@ fn misshapen_files_are_refused() {
             .is_empty()
     );
 
-    let e = IndexDocument::parse(br#"{"packages": [{"package_manifest": {"name": "x"}}]}"#)
-        .unwrap_err()
-        .to_string();
+    let e = IndexDocument::parse(Bytes::from_static(
+        br#"{"packages": [{"package_manifest": {"name": "x"}}]}"#,
+    ))
+    .unwrap_err()
+    .to_string();
     assert_eq!(
         e,
         "search-index-all.json: packages[0] (no name, no version): package_manifest: no version"

@@ -94,7 +94,7 @@ fn load_template(zip: &Path) -> Result<Template, String> {
     Ok(Template {
         name: package.name,
         version: package.version,
-        text: entry.manifest_text().to_string(),
+        text: String::from_utf8_lossy(entry.manifest_json()).into_owned(),
     })
 }
 

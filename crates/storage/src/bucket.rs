@@ -16,7 +16,7 @@
 //! | --- | --- | --- |
 //! | S3 | `If-None-Match: *` | `If-Match: <etag>` |
 //! | GCS | `ifGenerationMatch=0` | `ifGenerationMatch=<generation>` (JSON API, see [`crate::gcs_upload`]) |
-//! | file | hard link of a finished temp file (fails if the name exists) | bucket lock file + content hash + rename |
+//! | file | hard link of a finished temp file (fails if the name exists) | lock file of the key + content hash + rename |
 //! | memory | `InMemory` create | `InMemory` e-tag check |
 //!
 //! Keys are `/`-separated and relative to the bucket's root prefix. They are stored verbatim
@@ -51,10 +51,14 @@ const STORAGE_EMULATOR_HOST: &str = "STORAGE_EMULATOR_HOST";
 /// Where GCS answers when no emulator is configured (object_store's default too).
 const GCS_BASE_URL: &str = "https://storage.googleapis.com";
 
-/// Name of the lock file that serialises writes to a `file://` bucket. It sits at the bucket
-/// root; `LocalFileSystem` hides files whose name ends in `#<digits>` (it uses such names for
-/// unfinished uploads), so the lock never shows up in [`Bucket::list`].
-const LOCAL_LOCK_FILE: &str = ".bucket-writes.lock#0";
+/// Lock files that serialise the writes to one key of a `file://` bucket:
+/// `.bucket-writes.lock#<n>` at the bucket root, `n` below [`LOCAL_LOCK_STRIPES`], chosen
+/// from the key's SHA-256 so that every process picks the same one for a key. Writes to
+/// different keys mostly take different locks and overlap. `LocalFileSystem` hides files
+/// whose name ends in `#<digits>` (it uses such names for unfinished uploads), so the
+/// locks never show up in [`Bucket::list`].
+const LOCAL_LOCK_PREFIX: &str = ".bucket-writes.lock#";
+const LOCAL_LOCK_STRIPES: u8 = 64;
 
 /// How many times [`Bucket::create`] retries when the object it collided with vanished
 /// before it could be read (someone deleted it in between).
@@ -197,9 +201,10 @@ pub struct Bucket {
 #[derive(Debug, Clone)]
 enum Backend {
     Memory,
-    /// `lock_file` serialises the writes that object_store cannot make conditional.
+    /// Lock files in `dir` serialise the writes that object_store cannot make
+    /// conditional (see [`LOCAL_LOCK_PREFIX`]).
     Local {
-        lock_file: PathBuf,
+        dir: PathBuf,
     },
     S3,
     /// Writes go through the JSON API (see [`crate::gcs_upload`]), the rest through `store`.
@@ -342,6 +347,25 @@ impl Bucket {
         Err(self.conflict(key, "the object keeps being created and deleted"))
     }
 
+    /// Writes `parts`, one after the other, at `key` only if nothing is there; `false`
+    /// when the key was taken. Unlike [`Bucket::create`], what is there is not read:
+    /// for large objects whose collision only means "pick another key".
+    pub async fn create_if_absent(
+        &self,
+        key: &str,
+        parts: Vec<Bytes>,
+    ) -> Result<bool, BucketError> {
+        let path = self.path(key)?;
+        match self
+            .put_mode(&path, PutPayload::from_iter(parts), PutMode::Create)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(self.error(key, "create", e)),
+        }
+    }
+
     /// Compare-and-swap: replaces `key` only if its version is still `expected`
     /// (`None`: only if there is no object). Fails with [`BucketError::Conflict`] when
     /// someone else changed (or created, or deleted) the object in between.
@@ -362,8 +386,8 @@ impl Bucket {
             };
         };
         match (&self.backend, expected) {
-            (Backend::Local { lock_file }, Version::ContentSha256(hash)) => {
-                self.replace_local(lock_file, key, &path, data, hash).await
+            (Backend::Local { dir }, Version::ContentSha256(hash)) => {
+                self.replace_local(dir, key, &path, data, hash).await
             }
             (Backend::Local { .. }, Version::Store(_)) | (_, Version::ContentSha256(_)) => {
                 Err(self.conflict(key, "the version was read from another bucket"))
@@ -445,10 +469,16 @@ impl Bucket {
     async fn put_mode(
         &self,
         path: &Path,
-        data: Bytes,
+        data: impl Into<PutPayload>,
         mode: PutMode,
     ) -> Result<(), object_store::Error> {
+        let payload: PutPayload = data.into();
         if let Backend::Gcs { uploader } = &self.backend {
+            // One buffer for the upload; parts are copied into it.
+            let data = match payload.as_ref() {
+                [one] => one.clone(),
+                parts => Bytes::from(parts.concat()),
+            };
             return uploader.put(path, data, &mode).await;
         }
         let options = PutOptions {
@@ -456,27 +486,29 @@ impl Bucket {
             ..PutOptions::default()
         };
         self.store
-            .put_opts(path, PutPayload::from_bytes(data), options)
+            .put_opts(path, payload, options)
             .await
             .map(|_| ())
     }
 
     /// Compare-and-swap for local files. object_store's `LocalFileSystem` has no conditional
     /// update (`PutMode::Update` returns `NotImplemented`), so we do it ourselves: under an
-    /// exclusive lock on the bucket's lock file, compare the current content with the one
+    /// exclusive lock on the key's lock file, compare the current content with the one
     /// that was read, then write a temp file and rename it over the object. Every other
-    /// write to the bucket (`put`, `delete`) takes the same lock, and `flock` locks conflict
+    /// write to the key (`put`, `delete`) takes the same lock, and `flock` locks conflict
     /// between processes and between file handles of one process, so two writers (tasks,
     /// threads or processes on this machine) can never both win.
     async fn replace_local(
         &self,
-        lock_file: &std::path::Path,
+        dir: &std::path::Path,
         key: &str,
         path: &Path,
         data: Bytes,
         expected: &[u8; 32],
     ) -> Result<(), BucketError> {
-        let _lock = self.lock_file(lock_file, key, "replace").await?;
+        let _lock = self
+            .lock_file(&local_lock_file(dir, key), key, "replace")
+            .await?;
         match self.get(key).await? {
             None => Err(self.conflict(key, "the object was deleted since it was read")),
             Some(current) if sha256(&current) != *expected => {
@@ -489,16 +521,17 @@ impl Bucket {
         }
     }
 
-    /// Takes the local write lock on `file://` buckets; other backends need none.
+    /// Takes the write lock of `key` on `file://` buckets; other backends need none.
     async fn lock_local_writes(
         &self,
         key: &str,
         operation: &'static str,
     ) -> Result<Option<std::fs::File>, BucketError> {
         match &self.backend {
-            Backend::Local { lock_file } => {
-                Ok(Some(self.lock_file(lock_file, key, operation).await?))
-            }
+            Backend::Local { dir } => Ok(Some(
+                self.lock_file(&local_lock_file(dir, key), key, operation)
+                    .await?,
+            )),
             _ => Ok(None),
         }
     }
@@ -653,9 +686,7 @@ fn open_local(url: &str, rest: &str) -> Result<Bucket, BucketError> {
         store: Arc::new(store),
         root: Path::default(),
         url: url.to_string(),
-        backend: Backend::Local {
-            lock_file: dir.join(LOCAL_LOCK_FILE),
-        },
+        backend: Backend::Local { dir },
     })
 }
 
@@ -892,6 +923,12 @@ fn object_info(meta: ObjectMeta) -> ObjectInfo {
         last_modified: SystemTime::from(meta.last_modified),
         e_tag: meta.e_tag,
     }
+}
+
+/// The lock file of `key` in a local bucket at `dir` (see [`LOCAL_LOCK_PREFIX`]).
+fn local_lock_file(dir: &std::path::Path, key: &str) -> PathBuf {
+    let stripe = sha256(key.as_bytes())[0] % LOCAL_LOCK_STRIPES;
+    dir.join(format!("{LOCAL_LOCK_PREFIX}{stripe}"))
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use epr_index::storage_index::{DeltaDocument, IndexDocument, IndexEntry};
 use epr_package::json::Json;
 
-use crate::bucket::{Bucket, BucketError, Created};
+use crate::bucket::{Bucket, BucketError};
 use crate::cursor;
 use crate::layout;
 use crate::publish::PublishError;
@@ -59,7 +59,7 @@ async fn read_current(bucket: &Bucket) -> Result<Current, PublishError> {
             bucket.url()
         )));
     };
-    let index = IndexDocument::parse(&index)
+    let index = IndexDocument::parse(index)
         .map_err(|e| PublishError::Index(format!("{}: {key}: {e}", bucket.url())))?;
     Ok(Current {
         cursor: Some(cursor),
@@ -94,7 +94,7 @@ pub async fn add_package(
             });
         }
         current.index.push(entry.clone());
-        let full = Bytes::from(current.index.to_bytes());
+        let full = current.index.to_parts();
         let delta = DeltaDocument {
             previous: current.cursor.clone(),
             added: vec![entry.clone()],
@@ -132,24 +132,20 @@ pub async fn add_package(
 async fn write_revision(
     bucket: &Bucket,
     previous: Option<&str>,
-    full: Bytes,
+    full: Vec<Bytes>,
     delta: Bytes,
 ) -> Result<String, PublishError> {
     let mut candidate = cursor::next(previous, cursor::now_millis());
     for _ in 0..MAX_ATTEMPTS {
-        match bucket
-            .create(&layout::search_index_all(&candidate), full.clone())
-            .await?
-        {
-            Created::New => {
-                bucket
-                    .put(&layout::search_index_delta(&candidate), delta)
-                    .await?;
-                return Ok(candidate);
-            }
-            // Another publisher is writing a revision under this cursor right now.
-            Created::Exists(_) => candidate = cursor::next(Some(&candidate), 0),
+        let key = layout::search_index_all(&candidate);
+        if bucket.create_if_absent(&key, full.clone()).await? {
+            bucket
+                .put(&layout::search_index_delta(&candidate), delta)
+                .await?;
+            return Ok(candidate);
         }
+        // Another publisher is writing a revision under this cursor right now.
+        candidate = cursor::next(Some(&candidate), 0);
     }
     Err(PublishError::Index(format!(
         "{}: no free revision folder after {previous:?}",

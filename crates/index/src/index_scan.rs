@@ -1,0 +1,242 @@
+//! One pass over a `search-index-all.json`: the JSON text of every entry's
+//! `package_manifest`, borrowed from the file's bytes.
+//!
+//! The file is hundreds of MB at 10,000 versions (a manifest is ~28 KB), so how often it
+//! is scanned is what reading it costs. Reading it into maps of raw values, then the
+//! array, then each entry, as `serde_json`'s ready-made types do, scans every byte three
+//! times; these visitors take the structure apart in the one pass that also checks the
+//! syntax. Decoding the manifests is left to the caller, which does it in parallel.
+//!
+//! Keys are matched as upstream matches them: `packages` exactly (its reader looks for
+//! that token), `package_manifest`, `name` and `version` as Go's encoding/json matches
+//! struct fields, ignoring ASCII case, the last occurrence winning.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// Visitor methods for the scalars a value of the wrong shape can be: each gives
+/// `Ok(Wrapper(Err("<prefix>found <what>")))`, so that the caller can report the
+/// entry instead of failing the whole file.
+macro_rules! not_this_shape {
+    ($wrapper:ident) => {
+        not_this_shape!($wrapper, "");
+    };
+    ($wrapper:ident, $prefix:literal) => {
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($wrapper(Err(format!("{}found null", $prefix))))
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok($wrapper(Err(format!(
+                "{}found {}",
+                $prefix,
+                de::Unexpected::Bool(v)
+            ))))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok($wrapper(Err(format!(
+                "{}found {}",
+                $prefix,
+                de::Unexpected::Signed(v)
+            ))))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok($wrapper(Err(format!(
+                "{}found {}",
+                $prefix,
+                de::Unexpected::Unsigned(v)
+            ))))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok($wrapper(Err(format!(
+                "{}found {}",
+                $prefix,
+                de::Unexpected::Float(v)
+            ))))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok($wrapper(Err(format!(
+                "{}found {}",
+                $prefix,
+                de::Unexpected::Str(v)
+            ))))
+        }
+    };
+}
+
+/// One item of the `packages` array: its manifest's text, or what is wrong with it.
+pub(crate) type Item<'a> = Result<&'a RawValue, String>;
+
+/// Why the file as a whole cannot be read.
+#[derive(Debug)]
+pub(crate) enum ScanError {
+    /// Not JSON, or not an object at the top.
+    NotAnObject(serde_json::Error),
+    NoPackages,
+    /// `packages` is there but is not an array; says what it is.
+    PackagesNotAnArray(String),
+}
+
+/// The items of the top-level `packages` array, in file order.
+pub(crate) fn scan_packages(bytes: &[u8]) -> Result<Vec<Item<'_>>, ScanError> {
+    let top: TopLevel<'_> = serde_json::from_slice(bytes).map_err(ScanError::NotAnObject)?;
+    match top.packages {
+        None => Err(ScanError::NoPackages),
+        Some(Err(found)) => Err(ScanError::PackagesNotAnArray(found)),
+        Some(Ok(items)) => Ok(items),
+    }
+}
+
+/// The `name` and `version` strings of a manifest, without decoding the rest.
+pub(crate) fn name_and_version(manifest: &RawValue) -> Result<(String, String), String> {
+    let fields: NameVersion<'_> = serde_json::from_str(manifest.get())
+        .map_err(|e| format!("package_manifest: not an object: {e}"))?;
+    let text = |key: &str, raw: Option<&RawValue>| -> Result<String, String> {
+        let raw = raw.ok_or_else(|| format!("package_manifest: no {key}"))?;
+        serde_json::from_str::<String>(raw.get())
+            .map_err(|_| format!("package_manifest: {key} is not a string"))
+    };
+    Ok((text("name", fields.name)?, text("version", fields.version)?))
+}
+
+/// `{"packages": [...], ...}`: `None` without the key, `Some(Err(what it is))` when it
+/// is not an array. Other keys are skipped.
+struct TopLevel<'a> {
+    packages: Option<Result<Vec<Item<'a>>, String>>,
+}
+
+impl<'de> Deserialize<'de> for TopLevel<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TopVisitor;
+        impl<'de> Visitor<'de> for TopVisitor {
+            type Value = TopLevel<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut packages = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "packages" {
+                        packages = Some(map.next_value::<Items<'de>>()?.0);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(TopLevel { packages })
+            }
+        }
+        deserializer.deserialize_map(TopVisitor)
+    }
+}
+
+/// The `packages` value: the items of an array, or what was found instead.
+struct Items<'a>(Result<Vec<Item<'a>>, String>);
+
+impl<'de> Deserialize<'de> for Items<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ItemsVisitor;
+        impl<'de> Visitor<'de> for ItemsVisitor {
+            type Value = Items<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(WrappedManifest(item)) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Items(Ok(items)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Ok(Items(Err(skip_map(map)?)))
+            }
+            not_this_shape!(Items);
+        }
+        deserializer.deserialize_any(ItemsVisitor)
+    }
+}
+
+/// `{"package_manifest": {...}}`: the manifest's text, or what is wrong.
+struct WrappedManifest<'a>(Item<'a>);
+
+impl<'de> Deserialize<'de> for WrappedManifest<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct WrapperVisitor;
+        impl<'de> Visitor<'de> for WrapperVisitor {
+            type Value = WrappedManifest<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut manifest: Option<&'de RawValue> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key.eq_ignore_ascii_case("package_manifest") {
+                        manifest = Some(map.next_value()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(WrappedManifest(match manifest {
+                    Some(raw) if raw.get() != "null" => Ok(raw),
+                    _ => Err("no package_manifest".to_string()),
+                }))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Ok(WrappedManifest(Err(format!(
+                    "not an object: {}",
+                    skip_seq(seq)?
+                ))))
+            }
+            not_this_shape!(WrappedManifest, "not an object: ");
+        }
+        deserializer.deserialize_any(WrapperVisitor)
+    }
+}
+
+/// The raw `name` and `version` values of a manifest.
+struct NameVersion<'a> {
+    name: Option<&'a RawValue>,
+    version: Option<&'a RawValue>,
+}
+
+impl<'de> Deserialize<'de> for NameVersion<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = NameVersion<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut fields = NameVersion {
+                    name: None,
+                    version: None,
+                };
+                while let Some(key) = map.next_key::<String>()? {
+                    if key.eq_ignore_ascii_case("name") {
+                        fields.name = Some(map.next_value()?);
+                    } else if key.eq_ignore_ascii_case("version") {
+                        fields.version = Some(map.next_value()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(fields)
+            }
+        }
+        deserializer.deserialize_map(FieldsVisitor)
+    }
+}
+
+/// Skips an object it did not expect; says what it was.
+fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<String, A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok("found an object".to_string())
+}
+
+/// Skips an array it did not expect; says what it was.
+fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<String, A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok("found an array".to_string())
+}
