@@ -13,54 +13,57 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use rayon::iter::{ParallelBridge, ParallelIterator};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::value::RawValue;
 
 /// Visitor methods for the scalars a value of the wrong shape can be: each gives
-/// `Ok(Wrapper(Err("<prefix>found <what>")))`, so that the caller can report the
-/// entry instead of failing the whole file.
+/// `Ok(wrap("<prefix>found <what>"))`, so that the caller can report the entry (or the
+/// file) instead of failing with serde's error.
 macro_rules! not_this_shape {
-    ($wrapper:ident) => {
-        not_this_shape!($wrapper, "");
+    ($wrap:expr) => {
+        not_this_shape!($wrap, "");
     };
-    ($wrapper:ident, $prefix:literal) => {
+    ($wrap:expr, $prefix:literal) => {
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($wrapper(Err(format!("{}found null", $prefix))))
+            Ok(($wrap)(format!("{}found null", $prefix)))
         }
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok($wrapper(Err(format!(
+            Ok(($wrap)(format!(
                 "{}found {}",
                 $prefix,
                 de::Unexpected::Bool(v)
-            ))))
+            )))
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok($wrapper(Err(format!(
+            Ok(($wrap)(format!(
                 "{}found {}",
                 $prefix,
                 de::Unexpected::Signed(v)
-            ))))
+            )))
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok($wrapper(Err(format!(
+            Ok(($wrap)(format!(
                 "{}found {}",
                 $prefix,
                 de::Unexpected::Unsigned(v)
-            ))))
+            )))
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Ok($wrapper(Err(format!(
+            Ok(($wrap)(format!(
                 "{}found {}",
                 $prefix,
                 de::Unexpected::Float(v)
-            ))))
+            )))
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok($wrapper(Err(format!(
+            Ok(($wrap)(format!(
                 "{}found {}",
                 $prefix,
                 de::Unexpected::Str(v)
-            ))))
+            )))
         }
     };
 }
@@ -78,13 +81,47 @@ pub(crate) enum ScanError {
     PackagesNotAnArray(String),
 }
 
-/// The items of the top-level `packages` array, in file order.
-pub(crate) fn scan_packages(bytes: &[u8]) -> Result<Vec<Item<'_>>, ScanError> {
-    let top: TopLevel<'_> = serde_json::from_slice(bytes).map_err(ScanError::NotAnObject)?;
-    match top.packages {
+/// `f` applied to every item of the top-level `packages` array, in parallel with the
+/// scan: the scan runs on one thread and hands each item over as soon as it is read,
+/// so decoding the first entries overlaps reading the last ones. Results in file order.
+pub(crate) fn map_packages<'a, T, F>(bytes: &'a [u8], f: F) -> Result<Vec<T>, ScanError>
+where
+    T: Send,
+    F: Fn(usize, Item<'a>) -> T + Sync + Send,
+{
+    let (sender, receiver) = std::sync::mpsc::channel::<(usize, Item<'a>)>();
+    let scan = move || {
+        let mut next = 0;
+        scan_packages(bytes, &mut |item| {
+            // The receiver only goes away once the scan is over.
+            let _ = sender.send((next, item));
+            next += 1;
+        })
+    };
+    let map = || {
+        receiver
+            .into_iter()
+            .par_bridge()
+            .map(|(i, item)| (i, f(i, item)))
+            .collect::<Vec<_>>()
+    };
+    let (scanned, mut mapped) = rayon::join(scan, map);
+    scanned?;
+    mapped.sort_unstable_by_key(|(i, _)| *i);
+    Ok(mapped.into_iter().map(|(_, value)| value).collect())
+}
+
+/// Gives every item of the top-level `packages` array to `sink`, in file order.
+fn scan_packages<'a>(bytes: &'a [u8], sink: &mut dyn FnMut(Item<'a>)) -> Result<(), ScanError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let packages = TopLevel { sink }
+        .deserialize(&mut deserializer)
+        .and_then(|packages| deserializer.end().map(|()| packages))
+        .map_err(ScanError::NotAnObject)?;
+    match packages {
         None => Err(ScanError::NoPackages),
         Some(Err(found)) => Err(ScanError::PackagesNotAnArray(found)),
-        Some(Ok(items)) => Ok(items),
+        Some(Ok(())) => Ok(()),
     }
 }
 
@@ -100,61 +137,77 @@ pub(crate) fn name_and_version(manifest: &RawValue) -> Result<(String, String), 
     Ok((text("name", fields.name)?, text("version", fields.version)?))
 }
 
-/// `{"packages": [...], ...}`: `None` without the key, `Some(Err(what it is))` when it
-/// is not an array. Other keys are skipped.
-struct TopLevel<'a> {
-    packages: Option<Result<Vec<Item<'a>>, String>>,
+/// `{"packages": [...], ...}`, its items given to `sink`. Gives `None` without the key,
+/// `Some(Err(what it is))` when it is not an array. Other keys are skipped; a second
+/// `packages` is refused (its first items would have been taken already).
+struct TopLevel<'s, 'a> {
+    sink: &'s mut dyn FnMut(Item<'a>),
 }
 
-impl<'de> Deserialize<'de> for TopLevel<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TopVisitor;
-        impl<'de> Visitor<'de> for TopVisitor {
-            type Value = TopLevel<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut packages = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    if key == "packages" {
-                        packages = Some(map.next_value::<Items<'de>>()?.0);
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(TopLevel { packages })
-            }
-        }
-        deserializer.deserialize_map(TopVisitor)
+impl<'de> DeserializeSeed<'de> for TopLevel<'_, 'de> {
+    type Value = Option<Result<(), String>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
     }
 }
 
-/// The `packages` value: the items of an array, or what was found instead.
-struct Items<'a>(Result<Vec<Item<'a>>, String>);
+impl<'de> Visitor<'de> for TopLevel<'_, 'de> {
+    type Value = Option<Result<(), String>>;
 
-impl<'de> Deserialize<'de> for Items<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ItemsVisitor;
-        impl<'de> Visitor<'de> for ItemsVisitor {
-            type Value = Items<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(WrappedManifest(item)) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Items(Ok(items)))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                Ok(Items(Err(skip_map(map)?)))
-            }
-            not_this_shape!(Items);
-        }
-        deserializer.deserialize_any(ItemsVisitor)
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
     }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut packages = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key != "packages" {
+                map.next_value::<IgnoredAny>()?;
+            } else if packages.is_some() {
+                return Err(de::Error::custom("\"packages\" appears twice"));
+            } else {
+                packages = Some(map.next_value_seed(Items {
+                    sink: &mut *self.sink,
+                })?);
+            }
+        }
+        Ok(packages)
+    }
+}
+
+/// The `packages` value: its items given to `sink`, or what was found instead.
+struct Items<'s, 'a> {
+    sink: &'s mut dyn FnMut(Item<'a>),
+}
+
+impl<'de> DeserializeSeed<'de> for Items<'_, 'de> {
+    type Value = Result<(), String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Items<'_, 'de> {
+    type Value = Result<(), String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while let Some(WrappedManifest(item)) = seq.next_element()? {
+            (self.sink)(item);
+        }
+        Ok(Ok(()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Ok(Err(skip_map(map)?))
+    }
+
+    not_this_shape!(Err);
 }
 
 /// `{"package_manifest": {...}}`: the manifest's text, or what is wrong.
@@ -188,7 +241,7 @@ impl<'de> Deserialize<'de> for WrappedManifest<'de> {
                     skip_seq(seq)?
                 ))))
             }
-            not_this_shape!(WrappedManifest, "not an object: ");
+            not_this_shape!(|m| WrappedManifest(Err(m)), "not an object: ");
         }
         deserializer.deserialize_any(WrapperVisitor)
     }

@@ -27,7 +27,7 @@ use epr_package::{LoadError, Package};
 use rayon::prelude::*;
 use serde_json::value::RawValue;
 
-use crate::index_scan::{ScanError, name_and_version, scan_packages};
+use crate::index_scan::{ScanError, map_packages, name_and_version};
 
 pub const SEARCH_INDEX_ALL: &str = "search-index-all.json";
 pub const SEARCH_INDEX_DELTA: &str = "search-index-delta.json";
@@ -129,25 +129,22 @@ fn all_or_nothing<T>(
 /// The packages of a `search-index-all.json`, in file order; the manifests are
 /// decoded in parallel.
 pub fn parse_search_index_all(bytes: &[u8]) -> Result<Vec<Package>, IndexError> {
-    let file = SEARCH_INDEX_ALL;
-    let items = scan(bytes)?;
-    let results = items
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let position = format!("packages[{i}]");
-            let manifest = item.map_err(|problem| unnamed_entry_error(&position, problem))?;
-            from_index_manifest_bytes(manifest.get().as_bytes())
-                .map_err(|e| entry_error(position, e))
-        })
-        .collect();
-    all_or_nothing(file, results)
+    let results = map_entries(bytes, |i, item| {
+        let position = format!("packages[{i}]");
+        let manifest = item.map_err(|problem| unnamed_entry_error(&position, problem))?;
+        from_index_manifest_bytes(manifest.get().as_bytes()).map_err(|e| entry_error(position, e))
+    })?;
+    all_or_nothing(SEARCH_INDEX_ALL, results)
 }
 
-/// The manifests of a `search-index-all.json`, in one pass ([`crate::index_scan`]).
-fn scan(bytes: &[u8]) -> Result<Vec<Result<&RawValue, String>>, IndexError> {
+/// `f` applied to each entry of a `search-index-all.json` (its manifest, or what is
+/// wrong with it) as the file is scanned, in one pass ([`crate::index_scan`]).
+fn map_entries<'a, T: Send>(
+    bytes: &'a [u8],
+    f: impl Fn(usize, Result<&'a RawValue, String>) -> T + Sync + Send,
+) -> Result<Vec<T>, IndexError> {
     let file = SEARCH_INDEX_ALL;
-    scan_packages(bytes).map_err(|e| match e {
+    map_packages(bytes, f).map_err(|e| match e {
         ScanError::NotAnObject(e) => invalid(file, format!("not a JSON object: {e}")),
         ScanError::NoPackages => invalid(file, "no \"packages\" array"),
         ScanError::PackagesNotAnArray(found) => {
@@ -266,12 +263,9 @@ impl IndexDocument {
     /// slices of `bytes`.
     pub fn parse(bytes: impl Into<Bytes>) -> Result<IndexDocument, IndexError> {
         let bytes: Bytes = bytes.into();
-        let items = scan(&bytes)?;
-        let results = items
-            .into_par_iter()
-            .enumerate()
-            .map(|(i, item)| IndexEntry::read(&bytes, item, &format!("packages[{i}]")))
-            .collect();
+        let results = map_entries(&bytes, |i, item| {
+            IndexEntry::read(&bytes, item, &format!("packages[{i}]"))
+        })?;
         Ok(IndexDocument {
             entries: all_or_nothing(SEARCH_INDEX_ALL, results)?,
         })
