@@ -275,9 +275,8 @@ fn keys_are_matched_as_upstream_matches_them() {
     let manifest = foo("1.0.0", "^8.0.0").to_string();
     // The entry's key and the manifest's name and version as Go's encoding/json
     // matches struct fields: any ASCII case, the last one winning.
-    let file = format!(
-        r#"{{"packages": [{{"Package_Manifest": {{"NAME": "x", "name": "foo", "Version": "1.0.0"}}}}]}}"#
-    );
+    let file =
+        r#"{"packages": [{"Package_Manifest": {"NAME": "x", "name": "foo", "Version": "1.0.0"}}]}"#;
     let doc = IndexDocument::parse(file).unwrap();
     assert!(doc.contains("foo", "1.0.0"), "{doc:?}");
     // `packages` itself is the token upstream's reader looks for: exact.
