@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use clap::Args;
 use epr_storage::bucket::{Bucket, BucketOptions};
-use epr_storage::candidate::Limits;
+use epr_storage::candidate::CheckOptions;
 use epr_storage::publish::{PublishError, Publisher};
 use epr_storage::queue::{self, WorkerOptions};
 use epr_storage::signature::Keyring;
@@ -51,8 +51,15 @@ pub struct PublishArgs {
     pub signature_grace: Duration,
 
     /// The largest candidate zip accepted, in bytes.
-    #[arg(long, default_value_t = Limits::default().max_zip_bytes)]
+    #[arg(long, default_value_t = CheckOptions::default().max_zip_bytes)]
     pub max_zip_bytes: u64,
+
+    /// The zips are legacy packages (synced from the old storage): skip the package
+    /// spec check, as upstream's publishing job does for `legacy_package: true`. The
+    /// signature, the zip's bounds and root folder and the registry's own load checks
+    /// still apply. Not with --worker: it is a decision about the given zips.
+    #[arg(long, conflicts_with = "worker")]
+    pub legacy_package: bool,
 
     /// Process the queue once and exit (with --worker; for scripts and tests).
     #[arg(long, requires = "worker")]
@@ -91,10 +98,11 @@ fn publisher(args: &PublishArgs) -> anyhow::Result<Publisher> {
     let keyring = Keyring::from_armored(&text)
         .with_context(|| format!("keyring {}", args.keyring.display()))?;
     let bucket = Bucket::open(&args.storage, &BucketOptions::default())?;
-    let limits = Limits {
+    let checks = CheckOptions {
         max_zip_bytes: args.max_zip_bytes,
+        legacy_package: args.legacy_package,
     };
-    Ok(Publisher::new(Arc::new(bucket), Arc::new(keyring), limits))
+    Ok(Publisher::new(Arc::new(bucket), Arc::new(keyring), checks))
 }
 
 async fn publish_file(publisher: &Publisher, zip: &Path) -> u8 {

@@ -308,3 +308,73 @@ fn a_failure_after_the_claim_leaves_nothing_half_written() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// `--legacy-package` skips only the package spec, as upstream's `legacy_package: true`:
+/// a package the spec refuses but a registry loads is published; a wrong root folder
+/// is still refused.
+#[test]
+fn legacy_packages_skip_only_the_spec_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bucket = tmp.path().join("bucket");
+    let trusted = signer(tmp.path(), "Trusted");
+    let good = built_fixture(&tmp.path().join("good"));
+    let legacy_publish = |zip: &Path| {
+        bin()
+            .args(["publish", "--legacy-package", "--storage"])
+            .arg(format!("file://{}", bucket.display()))
+            .arg("--keyring")
+            .arg(&trusted.keyring)
+            .arg(zip)
+            .output()
+            .unwrap()
+    };
+
+    // No changelog.yml (its name changed): the spec requires one, a registry does not.
+    let dir = tmp.path().join("legacy");
+    std::fs::create_dir_all(&dir).unwrap();
+    let zip = dir.join("hello_logs-1.0.0.zip");
+    rewrite_zip(
+        &good,
+        &zip,
+        |n| n.replace("/changelog.yml", "/old-changelog.yml"),
+        |_, b| b,
+    );
+    sign(&trusted, &zip);
+    std::fs::create_dir_all(&bucket).unwrap();
+    assert_refused(&bucket, &trusted.keyring, &zip, "invalid package");
+    let o = legacy_publish(&zip);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let stored = snapshot(&bucket);
+    assert_eq!(
+        stored.get("artifacts/packages/hello_logs-1.0.0.zip"),
+        Some(&std::fs::read(&zip).unwrap())
+    );
+    assert!(stored.contains_key("artifacts/static/hello_logs-1.0.0/old-changelog.yml"));
+
+    // The root folder is still checked.
+    let dir = tmp.path().join("legacy-root");
+    std::fs::create_dir_all(&dir).unwrap();
+    let zip = dir.join("hello_logs-1.0.1.zip");
+    rewrite_zip(
+        &good,
+        &zip,
+        |n| n.replace("hello_logs-1.0.0/", "hello-1.0.1/"),
+        |n, b| match n {
+            "hello-1.0.1/manifest.yml" => replace(b, "version: 1.0.0", "version: 1.0.1"),
+            "hello-1.0.1/changelog.yml" => replace(b, "\"1.0.0\"", "\"1.0.1\""),
+            _ => b,
+        },
+    );
+    sign(&trusted, &zip);
+    let before = snapshot(&bucket);
+    let o = legacy_publish(&zip);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("root folder is hello-1.0.1"), "{stderr}");
+    assert!(snapshot(&bucket) == before);
+}

@@ -129,7 +129,7 @@ const MAX_COMPRESSION_RATIO: u64 = 1100;
 
 /// Refuses, from the headers alone, a zip that would expand beyond what a package may
 /// hold, so that a zip bomb costs neither memory nor time.
-fn zip_bomb(fs: &ZipFs) -> Option<Problem> {
+pub fn zip_bomb(fs: &ZipFs) -> Option<Problem> {
     let expansion = fs.expansion();
     if expansion.total > MAX_PACKAGE_SIZE {
         return Some(Problem::package(format!(

@@ -16,18 +16,24 @@ use epr_package::{LoadOptions, Location};
 
 use crate::signature::Keyring;
 
-/// Limits on what a candidate may be.
+/// What a candidate must pass.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct CheckOptions {
     /// The largest zip accepted, in bytes.
     pub max_zip_bytes: u64,
+    /// A package synced from the old storage: the package spec is not checked, as
+    /// upstream's publishing job skips it for `legacy_package: true` ("some older
+    /// packages will not be able to pass current spec requirements"). Everything else
+    /// still is: the signature, the zip's bounds and root folder, the registry's load.
+    pub legacy_package: bool,
 }
 
-impl Default for Limits {
+impl Default for CheckOptions {
     fn default() -> Self {
         // The largest real package is about 6 MB; leave ample room.
-        Limits {
+        CheckOptions {
             max_zip_bytes: 100 * 1024 * 1024,
+            legacy_package: false,
         }
     }
 }
@@ -80,15 +86,15 @@ pub fn check(
     zip: Bytes,
     signature: Option<Bytes>,
     keyring: &Keyring,
-    limits: &Limits,
+    options: &CheckOptions,
 ) -> Result<Checked, Refusal> {
     let file = file.to_string();
     let size = zip.len() as u64;
-    if size > limits.max_zip_bytes {
+    if size > options.max_zip_bytes {
         return Err(Refusal::TooLarge {
             file,
             size,
-            max: limits.max_zip_bytes,
+            max: options.max_zip_bytes,
         });
     }
     let Some(signature) = signature else {
@@ -117,8 +123,10 @@ pub fn check(
     std::fs::write(dir.path().join("candidate.zip.sig"), &signature)
         .map_err(|e| unreadable(e.to_string()))?;
 
-    validate(&file, &zip_path)?;
-    let (package, fs) = load(&file, &zip_path)?;
+    if !options.legacy_package {
+        validate(&file, &zip_path)?;
+    }
+    let (package, fs) = load(&file, &zip_path, options.legacy_package)?;
     let package_id = format!("{}-{}", package.name, package.version);
     let expected = format!("{package_id}.zip");
     if Path::new(&file).file_name().and_then(|n| n.to_str()) != Some(expected.as_str()) {
@@ -155,31 +163,46 @@ fn validate(file: &str, zip_path: &Path) -> Result<(), Refusal> {
     })
 }
 
-/// The registry's load: what a registry serving this package will compute.
+/// The registry's load: what a registry serving this package will compute. For a
+/// legacy package, which skipped the validator, the zip's bounds (no zip bomb) and its
+/// root folder are checked here instead.
 fn load(
     file: &str,
     zip_path: &Path,
+    legacy_package: bool,
 ) -> Result<(epr_package::Package, Arc<dyn PackageFs>), Refusal> {
     let unreadable = |reason: String| Refusal::Unreadable {
         file: file.to_string(),
         reason: reason.replace(&zip_path.display().to_string(), file),
     };
-    let fs: Arc<dyn PackageFs> = match ZipFs::open(zip_path) {
-        Ok(Some(fs)) => Arc::new(fs),
+    let invalid = |problems: Vec<String>| Refusal::Invalid {
+        file: file.to_string(),
+        problems,
+    };
+    let zip = match ZipFs::open(zip_path) {
+        Ok(Some(zip)) => zip,
         Ok(None) => return Err(unreadable("no <folder>/manifest.yml in the zip".into())),
         Err(e) => return Err(unreadable(e.to_string())),
     };
+    if legacy_package && let Some(problem) = epr_spec::zip_bomb(&zip) {
+        return Err(invalid(vec![problem.to_string()]));
+    }
+    let (top_level, root) = (zip.top_level_names().len(), zip.root_dir().to_string());
+    let fs: Arc<dyn PackageFs> = Arc::new(zip);
     let options = LoadOptions {
         validate: true,
         require_signature: true,
     };
-    match epr_package::package::load(Location::Zip(zip_path.to_path_buf()), fs.clone(), &options) {
-        Ok(p) => Ok((p, fs)),
-        Err(e) => Err(Refusal::Invalid {
-            file: file.to_string(),
-            problems: e.problems,
-        }),
+    let package =
+        epr_package::package::load(Location::Zip(zip_path.to_path_buf()), fs.clone(), &options)
+            .map_err(|e| invalid(e.problems))?;
+    let expected = format!("{}-{}", package.name, package.version);
+    if legacy_package && (top_level != 1 || root != expected) {
+        return Err(invalid(vec![format!(
+            "the zip's root folder is {root}, a built package has exactly one: {expected}"
+        )]));
     }
+    Ok((package, fs))
 }
 
 /// Every file of the package: the whole tree is extracted, so any asset URL works

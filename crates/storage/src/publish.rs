@@ -22,7 +22,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 
 use crate::bucket::{Bucket, BucketError, Created};
-use crate::candidate::{self, Checked, Limits, Refusal};
+use crate::candidate::{self, CheckOptions, Checked, Refusal};
 use crate::layout;
 use crate::revision::{self, Indexed};
 use crate::signature::Keyring;
@@ -84,15 +84,15 @@ impl PublishError {
 pub struct Publisher {
     bucket: Arc<Bucket>,
     keyring: Arc<Keyring>,
-    limits: Limits,
+    checks: CheckOptions,
 }
 
 impl Publisher {
-    pub fn new(bucket: Arc<Bucket>, keyring: Arc<Keyring>, limits: Limits) -> Publisher {
+    pub fn new(bucket: Arc<Bucket>, keyring: Arc<Keyring>, checks: CheckOptions) -> Publisher {
         Publisher {
             bucket,
             keyring,
-            limits,
+            checks,
         }
     }
 
@@ -108,9 +108,9 @@ impl Publisher {
         signature: Option<Bytes>,
     ) -> Result<Outcome, PublishError> {
         let checked = {
-            let (name, keyring, limits) = (file.to_string(), self.keyring.clone(), self.limits);
+            let (name, keyring, checks) = (file.to_string(), self.keyring.clone(), self.checks);
             tokio::task::spawn_blocking(move || {
-                candidate::check(&name, zip, signature, &keyring, &limits)
+                candidate::check(&name, zip, signature, &keyring, &checks)
             })
             .await
             .map_err(|e| PublishError::Index(format!("the check of {file} failed: {e}")))??
