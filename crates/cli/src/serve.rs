@@ -61,10 +61,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let s = settings.clone();
         tokio::task::spawn_blocking(move || load_local(&s)).await??
     };
-    let storage = crate::storage_source::open(&args).await?;
+    let mut storage = crate::storage_source::open(&args).await?;
     let mut catalog = Catalog::new(local);
-    if let Some((_, packages)) = &storage {
-        catalog = catalog.with_storage(packages.clone());
+    if let Some((_, packages)) = &mut storage {
+        // Moved, not cloned: `storage` lives as long as the server, so a copy left in
+        // it would keep the first revision's packages alive after a full reload.
+        catalog = catalog.with_storage(std::mem::take(packages));
     }
     tracing::info!(
         packages = catalog.len(),
