@@ -31,41 +31,26 @@ macro_rules! not_this_shape {
             Ok(($wrap)(format!("{}found null", $prefix)))
         }
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(($wrap)(format!(
-                "{}found {}",
-                $prefix,
-                de::Unexpected::Bool(v)
-            )))
+            Ok(($wrap)(found($prefix, de::Unexpected::Bool(v))))
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(($wrap)(format!(
-                "{}found {}",
-                $prefix,
-                de::Unexpected::Signed(v)
-            )))
+            Ok(($wrap)(found($prefix, de::Unexpected::Signed(v))))
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(($wrap)(format!(
-                "{}found {}",
-                $prefix,
-                de::Unexpected::Unsigned(v)
-            )))
+            Ok(($wrap)(found($prefix, de::Unexpected::Unsigned(v))))
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Ok(($wrap)(format!(
-                "{}found {}",
-                $prefix,
-                de::Unexpected::Float(v)
-            )))
+            Ok(($wrap)(found($prefix, de::Unexpected::Float(v))))
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(($wrap)(format!(
-                "{}found {}",
-                $prefix,
-                de::Unexpected::Str(v)
-            )))
+            Ok(($wrap)(found($prefix, de::Unexpected::Str(v))))
         }
     };
+}
+
+/// `"<prefix>found <what>"`, e.g. `not an object: found integer `3``.
+fn found(prefix: &str, what: de::Unexpected<'_>) -> String {
+    format!("{prefix}found {what}")
 }
 
 /// One item of the `packages` array: its manifest's text, or what is wrong with it.
