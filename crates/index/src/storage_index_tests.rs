@@ -1,4 +1,4 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use epr_package::from_index_manifest;
 use serde_json::{Value, json};
@@ -6,17 +6,12 @@ use serde_json::{Value, json};
 use super::*;
 use bytes::Bytes;
 
-/// `EPR_SHARED`, else the first `shared/` beside an ancestor of this crate that
-/// holds the conformance suite.
+#[path = "../../../testsupport/shared_dir.rs"]
+mod shared;
+
+/// `EPR_SHARED`, else the `shared/` folder beside this repository.
 fn shared_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("EPR_SHARED") {
-        let dir = PathBuf::from(dir);
-        return dir.join("conformance").is_dir().then_some(dir);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|a| a.join("shared"))
-        .find(|s| s.join("conformance").is_dir())
+    shared::shared_dir(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// An upstream storage fixture, or `None` (with a note) when shared/ is absent.
