@@ -8,14 +8,10 @@
 //! change builds a new catalog off the request path and swaps it in; a failed poll
 //! is logged and the current catalog keeps serving.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use epr_index::Catalog;
-use epr_index::catalog::StorageDelta;
-use epr_index::storage_index::Delta;
-use epr_package::Package;
+use epr_index::{Catalog, Listed, StorageDelta};
 use epr_server::AppState;
 use epr_storage::bucket::{Bucket, BucketOptions};
 use epr_storage::reader::{Change, IndexReader};
@@ -30,7 +26,7 @@ pub struct StorageSource {
 
 /// Opens the storage index if a storage indexer is enabled, and loads its current
 /// revision.
-pub async fn open(args: &ServeArgs) -> anyhow::Result<Option<(StorageSource, Vec<Arc<Package>>)>> {
+pub async fn open(args: &ServeArgs) -> anyhow::Result<Option<(StorageSource, Vec<Listed>)>> {
     if args.feature_storage_indexer && args.feature_sql_storage_indexer {
         bail!("storage indexer and SQL storage indexer are mutually exclusive, enable only one");
     }
@@ -58,7 +54,6 @@ pub async fn open(args: &ServeArgs) -> anyhow::Result<Option<(StorageSource, Vec
         }
     };
     tracing::info!(bucket = %url, cursor = ?cursor, packages = packages.len(), "storage index loaded");
-    let packages = packages.into_iter().map(Arc::new).collect();
     Ok(Some((StorageSource { reader, cursor }, packages)))
 }
 
@@ -86,14 +81,8 @@ impl StorageSource {
                 tracing::warn!(have = ?self.cursor, found = %cursor, "cursor.json moved backwards; ignored");
                 return Ok(());
             }
-            Change::Full { cursor, packages } => (
-                cursor,
-                Update::Full(packages.into_iter().map(Arc::new).collect()),
-            ),
-            Change::Deltas { cursor, deltas } => (
-                cursor,
-                Update::Deltas(deltas.into_iter().map(storage_delta).collect()),
-            ),
+            Change::Full { cursor, packages } => (cursor, Update::Full(packages)),
+            Change::Deltas { cursor, deltas } => (cursor, Update::Deltas(deltas)),
         };
         let applied = update.describe();
         let started = std::time::Instant::now();
@@ -118,7 +107,7 @@ impl StorageSource {
 /// What a new revision does to the storage packages of the catalog.
 enum Update {
     /// Replace them all (the full index of the revision).
-    Full(Vec<Arc<Package>>),
+    Full(Vec<Listed>),
     /// Apply these changes, oldest first.
     Deltas(Vec<StorageDelta>),
 }
@@ -139,13 +128,5 @@ impl Update {
                 .into_iter()
                 .fold(catalog.clone(), |c, delta| c.with_storage_delta(delta)),
         }
-    }
-}
-
-fn storage_delta(d: Delta) -> StorageDelta {
-    StorageDelta {
-        removed: d.removed,
-        updated: d.updated.into_iter().map(Arc::new).collect(),
-        added: d.added.into_iter().map(Arc::new).collect(),
     }
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use epr_index::search::{render_search, search};
-use epr_index::{Catalog, StorageDelta};
+use epr_index::{Catalog, Listed, StorageDelta};
 use epr_package::Package;
 use rayon::prelude::*;
 
@@ -52,21 +52,27 @@ fn median<T>(mut f: impl FnMut() -> T) -> Duration {
 }
 
 fn measure(size: usize) {
-    let packages = synthetic_packages(size);
+    let packages: Vec<Listed> = synthetic_packages(size)
+        .into_iter()
+        .map(Listed::local)
+        .collect();
     let start = Instant::now();
     let catalog = Catalog::default().with_storage(packages.clone());
     let built = start.elapsed();
 
     let new_name = StorageDelta {
-        added: vec![common::package("brand_new", "1.0.0", "")],
+        added: vec![common::package("brand_new", "1.0.0", "").into()],
         ..StorageDelta::default()
     };
     let deprecated_version = StorageDelta {
-        added: vec![common::package(
-            "pkg000042",
-            "2.0.0",
-            "deprecated:\n  since: 2.0.0\n  description: use something else\n",
-        )],
+        added: vec![
+            common::package(
+                "pkg000042",
+                "2.0.0",
+                "deprecated:\n  since: 2.0.0\n  description: use something else\n",
+            )
+            .into(),
+        ],
         ..StorageDelta::default()
     };
     let removal = StorageDelta {
@@ -88,12 +94,12 @@ fn measure(size: usize) {
         storage
             .entries
             .iter()
-            .map(|e| e.search_bytes.len())
+            .map(|e| e.search_text().len())
             .sum::<usize>()
     });
     // What walking the entries cost when they were a Vec, for comparison.
     let as_vec: Vec<&epr_index::Entry> = storage.entries.iter().collect();
-    let walk_vec = median(|| as_vec.iter().map(|e| e.search_bytes.len()).sum::<usize>());
+    let walk_vec = median(|| as_vec.iter().map(|e| e.search_text().len()).sum::<usize>());
 
     println!(
         "n={size:>7}: add one new package {add_one:>10.1?} | add a deprecated version \

@@ -12,42 +12,144 @@
 //! O(all packages), and the old catalog keeps serving until it is swapped out.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::future::Future;
+use std::ops::Range;
+use std::pin::Pin;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use epr_package::Package;
+use epr_package::index_entry::from_index_manifest_bytes;
 use epr_package::json::Json;
+use rayon::prelude::*;
 
 /// The name of the indexer fed by a Package Storage v2 index; it takes
 /// precedence over the zip and folder indexers (storage-and-publishing.md §3.7).
 pub const STORAGE_INDEXER: &str = "storage";
 
-/// One package version in the catalog with its precomputed documents.
+/// Where the text of index manifests can be read again: the index file a catalog's
+/// storage packages were read from (see [`FullDocument::Stored`]).
+pub trait ManifestSource: fmt::Debug + Send + Sync {
+    /// The bytes at `range` of the file, or what went wrong, for the log.
+    fn read(
+        &self,
+        range: Range<u64>,
+    ) -> Pin<Box<dyn Future<Output = Result<Bytes, String>> + Send>>;
+}
+
+/// Where one manifest's text is.
+#[derive(Debug, Clone)]
+pub struct ManifestRef {
+    pub source: Arc<dyn ManifestSource>,
+    pub range: Range<u64>,
+}
+
+/// A package version entering the catalog, with where its full document comes from.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub package: Arc<Package>,
+    /// Set for storage packages, which are kept as summaries
+    /// ([`epr_package::index_summary`]); `None` for packages that keep their full
+    /// document.
+    pub manifest: Option<ManifestRef>,
+}
+
+impl Listed {
+    /// A package with its full document (folders, zips).
+    pub fn local(package: Arc<Package>) -> Listed {
+        Listed {
+            package,
+            manifest: None,
+        }
+    }
+}
+
+impl From<Arc<Package>> for Listed {
+    fn from(package: Arc<Package>) -> Listed {
+        Listed::local(package)
+    }
+}
+
+/// The `/package/{name}/{version}/` body of an entry.
+#[derive(Debug, Clone)]
+pub enum FullDocument {
+    /// Printed when the entry was made: local packages, a few hundred.
+    Ready(Bytes),
+    /// Decoded from the manifest's text when asked for: storage packages, whose full
+    /// documents (28 KB each) would make most of the registry's memory at 10,000
+    /// versions. See [`Entry::full_from_manifest`].
+    Stored(ManifestRef),
+}
+
+/// One package version in the catalog, with its deprecation after propagation; its
+/// `/search` entry is printed in pieces in the package ([`Package::write_search_entry`]).
 #[derive(Debug)]
 pub struct Entry {
     pub package: Arc<Package>,
     /// The deprecation shown for this version, after propagation (§5.11).
     pub deprecated: Option<Json>,
-    /// The `/search` entry printed at array-item indentation, without the
-    /// leading indentation of its first line.
-    pub search_bytes: String,
-    /// The complete `/package/{name}/{version}/` body.
-    pub full_bytes: bytes::Bytes,
+    pub full: FullDocument,
 }
 
 impl Entry {
-    /// Prints both documents of `package` with the propagated `deprecated`.
-    fn render(package: Arc<Package>, deprecated: Option<Json>) -> Entry {
-        let mut search_bytes = String::new();
-        package
-            .search_entry(deprecated.as_ref(), None)
-            .write_indented(&mut search_bytes, 1);
-        let full_bytes = bytes::Bytes::from(package.full_json(deprecated.as_ref()).to_document());
+    /// Prints the documents of `listed` with the propagated `deprecated`.
+    fn render(listed: Listed, deprecated: Option<Json>) -> Entry {
+        let Listed { package, manifest } = listed;
+        let full = match manifest {
+            Some(manifest) => FullDocument::Stored(manifest),
+            None => {
+                let document = package.full_json(deprecated.as_ref());
+                debug_assert!(document.is_some(), "a summary without its manifest");
+                FullDocument::Ready(Bytes::from(
+                    document.map(|d| d.to_document()).unwrap_or_default(),
+                ))
+            }
+        };
         Entry {
             package,
             deprecated,
-            search_bytes,
-            full_bytes,
+            full,
         }
+    }
+
+    /// The `/search` entry as a response prints it (at array-item indentation,
+    /// without the indentation of its first line).
+    pub fn search_text(&self) -> String {
+        let mut out = String::new();
+        self.package
+            .write_search_entry(&mut out, self.deprecated.as_ref(), None);
+        out
+    }
+
+    fn listed(&self) -> Listed {
+        Listed {
+            package: self.package.clone(),
+            manifest: match &self.full {
+                FullDocument::Stored(m) => Some(m.clone()),
+                FullDocument::Ready(_) => None,
+            },
+        }
+    }
+
+    /// The `/package/{name}/{version}/` body of a [`FullDocument::Stored`] entry, from
+    /// its manifest's text: decoded in full and printed with this entry's deprecation.
+    /// Fails when the text does not decode, or is another package's.
+    pub fn full_from_manifest(&self, text: &[u8]) -> Result<Bytes, String> {
+        let package = from_index_manifest_bytes(text)
+            .map_err(|e| format!("{}: {}", e.location, e.problems.join("; ")))?;
+        if (package.name.as_str(), package.version.as_str())
+            != (self.package.name.as_str(), self.package.version.as_str())
+        {
+            return Err(format!(
+                "expected the manifest of {}-{}, found {}-{}",
+                self.package.name, self.package.version, package.name, package.version
+            ));
+        }
+        let document = package
+            .full_json(self.deprecated.as_ref())
+            .ok_or("the manifest decoded without its full document")?;
+        Ok(Bytes::from(document.to_document()))
     }
 }
 
@@ -103,9 +205,9 @@ pub struct StorageDelta {
     /// `(name, version)` of the versions that left the index.
     pub removed: Vec<(String, String)>,
     /// New documents of listed versions; they keep their place in the list.
-    pub updated: Vec<Arc<Package>>,
+    pub updated: Vec<Listed>,
     /// Versions new to the index, appended unless already listed.
-    pub added: Vec<Arc<Package>>,
+    pub added: Vec<Listed>,
 }
 
 /// The packages of one source kind, in list order.
@@ -126,7 +228,7 @@ pub struct Indexer {
 #[derive(Default)]
 struct Staged {
     /// Sequence number -> the package to render there.
-    packages: HashMap<u64, Arc<Package>>,
+    packages: HashMap<u64, Listed>,
     /// Names whose versions changed: their deprecation is recomputed.
     names: HashSet<String>,
 }
@@ -135,14 +237,20 @@ impl Indexer {
     /// Builds an indexer from packages in walk order; later duplicates of a
     /// name+version are dropped (the first path wins).
     pub fn build(name: impl Into<String>, packages: Vec<Arc<Package>>) -> Indexer {
+        Indexer::build_listed(name, packages.into_iter().map(Listed::local).collect())
+    }
+
+    /// [`Indexer::build`] for packages that may be summaries.
+    pub fn build_listed(name: impl Into<String>, packages: Vec<Listed>) -> Indexer {
         let mut indexer = Indexer {
             name: name.into(),
             ..Indexer::default()
         };
         let mut staged = Staged::default();
-        for package in packages {
-            if !indexer.stage_append(package.clone(), &mut staged) {
-                tracing::debug!(package.name = %package.name, package.version = %package.version, "duplicate package ignored");
+        for listed in packages {
+            let (name, version) = (listed.package.name.clone(), listed.package.version.clone());
+            if !indexer.stage_append(listed, &mut staged) {
+                tracing::debug!(package.name = %name, package.version = %version, "duplicate package ignored");
             }
         }
         indexer.settle(staged);
@@ -150,8 +258,8 @@ impl Indexer {
     }
 
     /// The storage indexer with these packages, in index order.
-    pub fn storage(packages: Vec<Arc<Package>>) -> Indexer {
-        Indexer::build(STORAGE_INDEXER, packages)
+    pub fn storage(packages: Vec<Listed>) -> Indexer {
+        Indexer::build_listed(STORAGE_INDEXER, packages)
     }
 
     /// The entry with exactly this name and version string.
@@ -169,11 +277,11 @@ impl Indexer {
         for (name, version) in &delta.removed {
             self.remove(name, version, &mut staged);
         }
-        for package in delta.updated {
-            self.stage_replace(package, &mut staged);
+        for listed in delta.updated {
+            self.stage_replace(listed, &mut staged);
         }
-        for package in delta.added {
-            self.stage_append(package, &mut staged);
+        for listed in delta.added {
+            self.stage_append(listed, &mut staged);
         }
         self.settle(staged);
     }
@@ -183,7 +291,8 @@ impl Indexer {
     }
 
     /// Lists `package` at the end unless its name+version is listed already.
-    fn stage_append(&mut self, package: Arc<Package>, staged: &mut Staged) -> bool {
+    fn stage_append(&mut self, listed: Listed, staged: &mut Staged) -> bool {
+        let package = &listed.package;
         if self.seq_of(&package.name, &package.version).is_some() {
             return false;
         }
@@ -193,16 +302,16 @@ impl Indexer {
             .entry(package.name.clone())
             .or_default()
             .insert(package.version.clone(), seq);
-        staged.stage(seq, package);
+        staged.stage(seq, listed);
         true
     }
 
     /// Puts `package` in the place of its listed name+version, or at the end.
-    fn stage_replace(&mut self, package: Arc<Package>, staged: &mut Staged) {
-        match self.seq_of(&package.name, &package.version) {
-            Some(seq) => staged.stage(seq, package),
+    fn stage_replace(&mut self, listed: Listed, staged: &mut Staged) {
+        match self.seq_of(&listed.package.name, &listed.package.version) {
+            Some(seq) => staged.stage(seq, listed),
             None => {
-                self.stage_append(package, staged);
+                self.stage_append(listed, staged);
             }
         }
     }
@@ -226,31 +335,39 @@ impl Indexer {
     /// touched names whose propagated deprecation changed. Untouched names keep
     /// their entries, shared with the previous catalog.
     fn settle(&mut self, mut staged: Staged) {
+        let mut jobs = Vec::new();
         for name in std::mem::take(&mut staged.names) {
             let Some(versions) = self.versions.get(&name) else {
                 continue; // every version of the name was removed
             };
             let mut seqs: Vec<u64> = versions.values().copied().collect();
             seqs.sort_unstable(); // list order, which breaks deprecation ties
-            let packages: Vec<(u64, Arc<Package>)> = seqs
+            let listed: Vec<(u64, Listed)> = seqs
                 .into_iter()
-                .filter_map(|seq| self.package_at(seq, &staged).map(|p| (seq, p)))
+                .filter_map(|seq| self.listed_at(seq, &staged).map(|l| (seq, l)))
                 .collect();
-            let deprecated = latest_deprecation(packages.iter().map(|(_, p)| &**p));
-            for (seq, package) in packages {
+            let deprecated = latest_deprecation(listed.iter().map(|(_, l)| &*l.package));
+            for (seq, listed) in listed {
                 if self.needs_render(seq, &deprecated, &staged) {
-                    let entry = Entry::render(package, deprecated.clone());
-                    self.entries.0.insert(seq, Arc::new(entry));
+                    jobs.push((seq, listed, deprecated.clone()));
                 }
             }
+        }
+        // Printing the entries is most of the work of a full build: on every core.
+        let rendered: Vec<(u64, Arc<Entry>)> = jobs
+            .into_par_iter()
+            .map(|(seq, listed, deprecated)| (seq, Arc::new(Entry::render(listed, deprecated))))
+            .collect();
+        for (seq, entry) in rendered {
+            self.entries.0.insert(seq, entry);
         }
     }
 
     /// The package listed at `seq`, staged or already rendered.
-    fn package_at(&self, seq: u64, staged: &Staged) -> Option<Arc<Package>> {
+    fn listed_at(&self, seq: u64, staged: &Staged) -> Option<Listed> {
         match staged.packages.get(&seq) {
-            Some(p) => Some(p.clone()),
-            None => self.entries.0.get(&seq).map(|e| e.package.clone()),
+            Some(l) => Some(l.clone()),
+            None => self.entries.0.get(&seq).map(|e| e.listed()),
         }
     }
 
@@ -265,9 +382,9 @@ impl Indexer {
 }
 
 impl Staged {
-    fn stage(&mut self, seq: u64, package: Arc<Package>) {
-        self.names.insert(package.name.clone());
-        self.packages.insert(seq, package);
+    fn stage(&mut self, seq: u64, listed: Listed) {
+        self.names.insert(listed.package.name.clone());
+        self.packages.insert(seq, listed);
     }
 }
 
@@ -318,7 +435,7 @@ impl Catalog {
 
     /// This catalog with its storage indexer replaced by `packages` (a full sync,
     /// §3.3); the other indexers are shared, not rebuilt.
-    pub fn with_storage(&self, packages: Vec<Arc<Package>>) -> Catalog {
+    pub fn with_storage(&self, packages: Vec<Listed>) -> Catalog {
         self.with_storage_indexer(Indexer::storage(packages))
     }
 

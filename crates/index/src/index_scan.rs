@@ -196,7 +196,7 @@ impl<'de> Visitor<'de> for Items<'_, 'de> {
 }
 
 /// `{"package_manifest": {...}}`: the manifest's text, or what is wrong.
-struct WrappedManifest<'a>(Item<'a>);
+pub(crate) struct WrappedManifest<'a>(pub(crate) Item<'a>);
 
 impl<'de> Deserialize<'de> for WrappedManifest<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

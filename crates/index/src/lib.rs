@@ -9,12 +9,18 @@
 //! - [`search`]: the filtering algorithms and the response bodies.
 //! - [`storage_index`]: Package Storage v2 index files (`search-index-all.json`,
 //!   deltas), read into packages and written by the publisher.
+//! - [`index_stream`]: reading a `search-index-all.json` in blocks, items decoded in
+//!   parallel, for a registry that must not hold the whole file.
 
 pub mod catalog;
 mod index_scan;
+pub mod index_stream;
 pub mod query;
 pub mod search;
 pub mod sources;
 pub mod storage_index;
 
-pub use catalog::{Catalog, Entry, Indexer, STORAGE_INDEXER, StorageDelta};
+pub use catalog::{
+    Catalog, Entry, FullDocument, Indexer, Listed, ManifestRef, ManifestSource, STORAGE_INDEXER,
+    StorageDelta,
+};

@@ -263,14 +263,11 @@ pub fn render_search(hits: &[Hit<'_>]) -> String {
             out.push(',');
         }
         out.push_str("\n  ");
-        match &hit.templates {
-            None => out.push_str(&hit.entry.search_bytes),
-            Some(ts) => hit
-                .entry
-                .package
-                .search_entry(hit.entry.deprecated.as_ref(), Some(ts))
-                .write_indented(&mut out, 1),
-        }
+        let entry = hit.entry;
+        let templates = hit.templates.as_deref();
+        entry
+            .package
+            .write_search_entry(&mut out, entry.deprecated.as_ref(), templates);
     }
     out.push_str("\n]\n");
     out

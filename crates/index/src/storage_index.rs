@@ -19,15 +19,20 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io::Read;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use epr_package::index_entry::from_index_manifest_bytes;
+use epr_package::index_summary::summary_from_index_manifest;
 use epr_package::json::{self, Json};
 use epr_package::{LoadError, Package};
 use rayon::prelude::*;
 use serde_json::value::RawValue;
 
-use crate::index_scan::{ScanError, map_packages, name_and_version};
+use crate::catalog::{Listed, ManifestRef, ManifestSource, StorageDelta};
+use crate::index_scan::{ScanError, WrappedManifest, map_packages, name_and_version};
+use crate::index_stream::{self, StreamError};
 
 pub const SEARCH_INDEX_ALL: &str = "search-index-all.json";
 pub const SEARCH_INDEX_DELTA: &str = "search-index-delta.json";
@@ -137,6 +142,81 @@ pub fn parse_search_index_all(bytes: &[u8]) -> Result<Vec<Package>, IndexError> 
     all_or_nothing(SEARCH_INDEX_ALL, results)
 }
 
+/// The packages of a `search-index-all.json` as a registry keeps them: summaries
+/// ([`epr_package::index_summary`]), each with where its manifest is in the file (in
+/// `source`), for its full document to be decoded when asked for. The file is read
+/// from `reader` in blocks ([`crate::index_stream`]), never held whole. All or nothing,
+/// as [`parse_search_index_all`].
+pub fn read_search_index_all(
+    reader: impl Read + Send,
+    source: Arc<dyn ManifestSource>,
+) -> Result<Vec<Listed>, IndexError> {
+    let file = SEARCH_INDEX_ALL;
+    let results = index_stream::map_items(reader, |item| {
+        let position = format!("packages[{}]", item.index);
+        let fail = |problem| unnamed_entry_error(&position, problem);
+        let wrapped: WrappedManifest<'_> =
+            serde_json::from_slice(item.text).map_err(|e| fail(format!("not valid JSON: {e}")))?;
+        let text = wrapped.0.map_err(fail)?.get();
+        let package = summary_from_index_manifest(text).map_err(|e| entry_error(position, e))?;
+        // The manifest is a slice of the item's text.
+        let start = item.offset + (text.as_ptr() as usize - item.text.as_ptr() as usize) as u64;
+        Ok(Listed {
+            package: Arc::new(package),
+            manifest: Some(ManifestRef {
+                source: source.clone(),
+                range: start..start + text.len() as u64,
+            }),
+        })
+    })
+    .map_err(|e| match e {
+        StreamError::Syntax(message) => invalid(file, format!("not a JSON object: {message}")),
+        StreamError::NoPackages => invalid(file, "no \"packages\" array"),
+        StreamError::PackagesNotAnArray(found) => {
+            invalid(file, format!("\"packages\" is not an array: {found}"))
+        }
+        StreamError::Io(message) => invalid(file, format!("cannot be read: {message}")),
+    })?;
+    all_or_nothing(file, results)
+}
+
+/// A `search-index-delta.json` as a registry applies it: its packages decoded in full
+/// (a delta is small; a bad entry refuses it), kept as summaries with where their
+/// manifests are in `bytes` (the file, as `source` gives it). Gives the revision the
+/// delta follows, too.
+pub fn read_delta(
+    bytes: Bytes,
+    source: Arc<dyn ManifestSource>,
+) -> Result<(Option<String>, StorageDelta), IndexError> {
+    let doc = DeltaDocument::parse_bytes(bytes.clone())?;
+    let listed = |key: &str, entries: &[IndexEntry]| {
+        let results = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let package = e
+                    .package()
+                    .map_err(|err| entry_error(format!("{key}[{i}]"), err))?;
+                let start = (e.manifest.as_ptr() as usize - bytes.as_ptr() as usize) as u64;
+                Ok(Listed {
+                    package: Arc::new(package.into_summary()),
+                    manifest: Some(ManifestRef {
+                        source: source.clone(),
+                        range: start..start + e.manifest.len() as u64,
+                    }),
+                })
+            })
+            .collect();
+        all_or_nothing(SEARCH_INDEX_DELTA, results)
+    };
+    let delta = StorageDelta {
+        added: listed("added", &doc.added)?,
+        updated: listed("updated", &doc.updated)?,
+        removed: doc.removed.clone(),
+    };
+    Ok((doc.previous, delta))
+}
+
 /// `f` applied to each entry of a `search-index-all.json` (its manifest, or what is
 /// wrong with it) as the file is scanned, in one pass ([`crate::index_scan`]).
 fn map_entries<'a, T: Send>(
@@ -190,7 +270,11 @@ pub struct IndexEntry {
 impl IndexEntry {
     /// The entry of a package we loaded, from its [`Package::index_manifest`].
     pub fn from_package(package: &Package) -> Result<IndexEntry, LoadError> {
-        IndexEntry::from_manifest(&package.index_manifest())
+        let manifest = package.index_manifest().ok_or_else(|| LoadError {
+            location: format!("{}-{}", package.name, package.version),
+            problems: vec!["a summary of an index entry has no manifest to write".into()],
+        })?;
+        IndexEntry::from_manifest(&manifest)
     }
 
     /// The entry of a full package document. It is refused unless a registry
@@ -353,9 +437,13 @@ pub struct DeltaDocument {
 impl DeltaDocument {
     /// Reads a delta. Absent or `null` lists are empty; other keys are ignored.
     pub fn parse(bytes: &[u8]) -> Result<DeltaDocument, IndexError> {
-        let file = SEARCH_INDEX_DELTA;
         // One copy of a small file, for the entries to keep slices of.
-        let source = Bytes::copy_from_slice(bytes);
+        DeltaDocument::parse_bytes(Bytes::copy_from_slice(bytes))
+    }
+
+    /// [`DeltaDocument::parse`] with entries that are slices of `source`.
+    pub fn parse_bytes(source: Bytes) -> Result<DeltaDocument, IndexError> {
+        let file = SEARCH_INDEX_DELTA;
         let top = top_level(&source, file)?;
         let list = |key: &str| -> Result<Vec<&RawValue>, IndexError> {
             match go_field(&top, key) {

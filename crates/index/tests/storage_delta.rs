@@ -9,9 +9,22 @@ use std::sync::Arc;
 use common::{package, package_described};
 use epr_index::query::{Endpoint, parse_filter, parse_pairs};
 use epr_index::search::{count_categories, render_categories, render_search, search};
-use epr_index::{Catalog, Indexer, STORAGE_INDEXER, StorageDelta};
+use epr_index::{Catalog, Entry, FullDocument, Indexer, Listed, STORAGE_INDEXER, StorageDelta};
 use epr_package::Package;
 use epr_package::json::Json;
+
+/// The full document of an entry listed with it.
+fn ready_text(entry: &Entry) -> String {
+    match &entry.full {
+        FullDocument::Ready(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        FullDocument::Stored(_) => panic!("listed with its full document"),
+    }
+}
+
+/// Packages listed with their full documents.
+fn listed(packages: &[Arc<Package>]) -> Vec<Listed> {
+    packages.iter().cloned().map(Listed::local).collect()
+}
 
 const NAMES: [&str; 3] = ["alpha", "bravo", "charlie"];
 /// `1.2.0+build7` equals `1.2.0` as a version: list order breaks their ties.
@@ -104,13 +117,13 @@ fn apply_to_list(list: &mut Vec<Arc<Package>>, delta: &StorageDelta) {
     for (name, version) in &delta.removed {
         list.retain(|p| !(p.name == *name && p.version == *version));
     }
-    for p in &delta.updated {
+    for p in delta.updated.iter().map(|l| &l.package) {
         match position(list, p) {
             Some(i) => list[i] = p.clone(),
             None => list.push(p.clone()),
         }
     }
-    for p in &delta.added {
+    for p in delta.added.iter().map(|l| &l.package) {
         if position(list, p).is_none() {
             list.push(p.clone());
         }
@@ -127,13 +140,13 @@ fn random_delta(rng: &mut Rng, listed: &[Arc<Package>], generation: usize) -> St
         let (name, version) = pick_version(rng, listed);
         delta
             .updated
-            .push(random_package(rng, &name, &version, generation));
+            .push(random_package(rng, &name, &version, generation).into());
     }
     for _ in 0..rng.below(3) {
         let (name, version) = (rng.pick(&NAMES), rng.pick(&VERSIONS));
         delta
             .added
-            .push(random_package(rng, name, version, generation));
+            .push(random_package(rng, name, version, generation).into());
     }
     delta
 }
@@ -202,8 +215,8 @@ fn observe(catalog: &Catalog) -> Vec<(String, String)> {
     for name in NAMES {
         for version in VERSIONS {
             let body = catalog.find(name, version).map(|e| {
-                let full = String::from_utf8_lossy(&e.full_bytes).into_owned();
-                format!("{full}\n{}", e.search_bytes)
+                let full = ready_text(e);
+                format!("{full}\n{}", e.search_text())
             });
             seen.push((format!("/package/{name}/{version}/"), format!("{body:?}")));
         }
@@ -271,12 +284,12 @@ fn run_random_deltas(seed: u64, start_with_storage: bool) {
             apply_to_list(
                 &mut list,
                 &StorageDelta {
-                    added: vec![random_package(&mut rng, name, version, 0)],
+                    added: vec![random_package(&mut rng, name, version, 0).into()],
                     ..StorageDelta::default()
                 },
             );
         }
-        catalog = catalog.with_storage(list.clone());
+        catalog = catalog.with_storage(listed(&list));
     }
     for step in 1..=120 {
         let delta = random_delta(&mut rng, &list, step);
@@ -304,8 +317,7 @@ fn random_deltas_on_a_catalog_without_storage() {
 fn storage_wins_over_zip_while_it_lists_the_version() {
     let catalog = Catalog::new(file_indexers());
     let description = |c: &Catalog| {
-        let full =
-            String::from_utf8_lossy(&c.find("alpha", "1.0.0").unwrap().full_bytes).into_owned();
+        let full = ready_text(c.find("alpha", "1.0.0").unwrap());
         ["the storage copy", "the zip copy", "the folder copy"]
             .into_iter()
             .find(|d| full.contains(d))
@@ -314,7 +326,7 @@ fn storage_wins_over_zip_while_it_lists_the_version() {
     assert_eq!(description(&catalog), "the zip copy");
 
     let with_storage = catalog.with_storage_delta(StorageDelta {
-        added: vec![package_described("alpha", "1.0.0", "the storage copy", "")],
+        added: vec![package_described("alpha", "1.0.0", "the storage copy", "").into()],
         ..StorageDelta::default()
     });
     assert_eq!(with_storage.indexers[0].name, STORAGE_INDEXER);
@@ -335,14 +347,14 @@ fn storage_wins_over_zip_while_it_lists_the_version() {
 
 #[test]
 fn an_update_keeps_its_place_and_other_names_keep_their_entries() {
-    let catalog = Catalog::default().with_storage(vec![
+    let catalog = Catalog::default().with_storage(listed(&[
         package("alpha", "1.0.0", ""),
         package("bravo", "1.0.0", ""),
         package("alpha", "2.0.0", ""),
-    ]);
+    ]));
     let updated = catalog.with_storage_delta(StorageDelta {
-        updated: vec![package_described("alpha", "1.0.0", "new words", "")],
-        added: vec![package("charlie", "1.0.0", "")],
+        updated: vec![package_described("alpha", "1.0.0", "new words", "").into()],
+        added: vec![package("charlie", "1.0.0", "").into()],
         ..StorageDelta::default()
     });
     let order: Vec<String> = storage_order(&updated)
@@ -353,8 +365,8 @@ fn an_update_keeps_its_place_and_other_names_keep_their_entries() {
         order,
         ["alpha-1.0.0", "bravo-1.0.0", "alpha-2.0.0", "charlie-1.0.0"]
     );
-    let full = &updated.find("alpha", "1.0.0").unwrap().full_bytes;
-    assert!(String::from_utf8_lossy(full).contains("new words"));
+    let full = ready_text(updated.find("alpha", "1.0.0").unwrap());
+    assert!(full.contains("new words"));
     for (name, version) in [("bravo", "1.0.0"), ("alpha", "2.0.0")] {
         assert!(
             std::ptr::eq(
@@ -377,14 +389,14 @@ fn deprecation_follows_the_highest_deprecated_version_listed() {
             .as_ref()
             .map(|d| d.to_document())
     };
-    let catalog = Catalog::default().with_storage(vec![
+    let catalog = Catalog::default().with_storage(listed(&[
         package("alpha", "1.0.0", ""),
         package("alpha", "2.0.0", &deprecated("2.0.0")),
-    ]);
+    ]));
     assert!(notice(&catalog, "1.0.0").unwrap().contains("2.0.0"));
 
     let older = catalog.with_storage_delta(StorageDelta {
-        added: vec![package("alpha", "0.9.0", &deprecated("0.9.0"))],
+        added: vec![package("alpha", "0.9.0", &deprecated("0.9.0")).into()],
         ..StorageDelta::default()
     });
     assert!(
@@ -399,7 +411,7 @@ fn deprecation_follows_the_highest_deprecated_version_listed() {
     assert!(notice(&removed, "1.0.0").unwrap().contains("0.9.0"));
 
     let none = removed.with_storage_delta(StorageDelta {
-        updated: vec![package("alpha", "0.9.0", "")],
+        updated: vec![package("alpha", "0.9.0", "").into()],
         ..StorageDelta::default()
     });
     assert_eq!(notice(&none, "1.0.0"), None);

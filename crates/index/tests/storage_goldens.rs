@@ -16,10 +16,16 @@
 //! Skipped, with a note, when the shared folder is absent.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::ops::Range;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
-use epr_index::Indexer;
+use bytes::Bytes;
+use epr_index::storage_index::{IndexEntry, read_search_index_all, write_search_index_all};
+use epr_index::{Entry, FullDocument, Indexer, ManifestSource};
 use epr_package::{Package, from_index_manifest};
 use serde_json::Value;
 
@@ -90,6 +96,50 @@ impl Suite {
     }
 }
 
+/// An index file in memory, read by range as a registry reads one in a bucket.
+#[derive(Debug)]
+struct InMemoryFile(Bytes);
+
+impl ManifestSource for InMemoryFile {
+    fn read(
+        &self,
+        range: Range<u64>,
+    ) -> Pin<Box<dyn Future<Output = Result<Bytes, String>> + Send>> {
+        let bytes = self.0.slice(range.start as usize..range.end as usize);
+        Box::pin(std::future::ready(Ok(bytes)))
+    }
+}
+
+/// The storage indexer a registry builds from an index of `packages`: the file our
+/// writer prints, read back in blocks as summaries with their manifests' places.
+fn through_index_file(packages: &[Arc<Package>]) -> Indexer {
+    let entries: Vec<IndexEntry> = packages
+        .iter()
+        .map(|p| IndexEntry::from_package(p).unwrap_or_else(|e| panic!("{e:?}")))
+        .collect();
+    let file = Bytes::from(write_search_index_all(&entries));
+    let source = Arc::new(InMemoryFile(file.clone()));
+    Indexer::storage(read_search_index_all(&file[..], source).unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// An entry's `/package/` body; a stored one read back from its file and decoded.
+fn full_body(entry: &Entry) -> String {
+    let bytes = match &entry.full {
+        FullDocument::Ready(bytes) => bytes.clone(),
+        FullDocument::Stored(manifest) => {
+            let mut read = manifest.source.read(manifest.range.clone());
+            let Poll::Ready(text) = read.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+            else {
+                panic!("an in-memory read is ready at once");
+            };
+            entry
+                .full_from_manifest(&text.unwrap())
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
 fn parse_package(text: &str, what: &str) -> Package {
     let value: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{what}: {e}"));
     from_index_manifest(&value).unwrap_or_else(|e| panic!("{what}: {e}"))
@@ -106,11 +156,11 @@ fn package_goldens_print_back_byte_for_byte() {
         let golden = suite.read(file);
         let p = parse_package(&golden, file);
         assert_eq!(
-            p.full_json(p.deprecated.as_ref()).to_document(),
+            p.full_json(p.deprecated.as_ref()).unwrap().to_document(),
             golden,
             "{file}"
         );
-        assert_eq!(p.index_manifest().to_document(), golden, "{file}");
+        assert_eq!(p.index_manifest().unwrap().to_document(), golden, "{file}");
     }
     eprintln!("{} package goldens matched: {files:?}", files.len());
 }
@@ -129,16 +179,26 @@ fn package_goldens_through_the_catalog() {
         .iter()
         .map(|(f, text)| Arc::new(parse_package(text, f)))
         .collect();
-    let check = |indexer: &Indexer, how: &str| {
-        for ((file, golden), entry) in goldens.iter().zip(&indexer.entries) {
+    // Printed when listed (as local packages are), and read back from an index file
+    // (as a registry keeps storage packages).
+    let check = |packages: &[Arc<Package>], how: &str| {
+        let built = Indexer::build("storage", packages.to_vec());
+        let read = through_index_file(packages);
+        assert_eq!(read.entries.len(), goldens.len());
+        for (((file, golden), entry), read) in goldens.iter().zip(&built.entries).zip(&read.entries)
+        {
+            assert!(matches!(entry.full, FullDocument::Ready(_)));
+            assert!(matches!(read.full, FullDocument::Stored(_)));
+            assert_eq!(full_body(entry), *golden, "{file} ({how})");
             assert_eq!(
-                std::str::from_utf8(&entry.full_bytes).unwrap(),
-                golden,
-                "{file} ({how})"
+                full_body(read),
+                *golden,
+                "{file} ({how}, from an index file)"
             );
+            assert_eq!(read.search_text(), entry.search_text(), "{file} ({how})");
         }
     };
-    check(&Indexer::build("storage", as_given.clone()), "as given");
+    check(&as_given, "as given");
 
     // The index need not repeat a deprecation on older versions: drop `deprecated`
     // from every version below the highest deprecated one of its name.
@@ -169,7 +229,7 @@ fn package_goldens_through_the_catalog() {
         stripped_any,
         "expected an older deprecated version (sql 0.4.0)"
     );
-    check(&Indexer::build("storage", stripped), "propagated");
+    check(&stripped, "propagated");
 }
 
 /// `search-all.json` rebuilt from its own elements, each read as an index manifest.
@@ -188,16 +248,28 @@ fn search_all_rebuilt_from_its_entries() {
             Arc::new(from_index_manifest(v).unwrap_or_else(|e| panic!("{what}: {e}")))
         })
         .collect();
-    let indexer = Indexer::build("storage", packages);
-    assert_eq!(
-        indexer.entries.len(),
-        elements.len(),
-        "no duplicates expected"
+    for (how, indexer) in [
+        ("listed", Indexer::build("storage", packages.clone())),
+        ("read from an index file", through_index_file(&packages)),
+    ] {
+        assert_eq!(
+            indexer.entries.len(),
+            elements.len(),
+            "no duplicates expected"
+        );
+        assert_rebuilt(&indexer, &golden, how);
+    }
+    eprintln!(
+        "search-all.json rebuilt from its {} entries",
+        elements.len()
     );
+}
+
+fn assert_rebuilt(indexer: &Indexer, golden: &str, how: &str) {
     let mut rebuilt = String::from("[");
     for (i, entry) in indexer.entries.iter().enumerate() {
         rebuilt.push_str(if i == 0 { "\n  " } else { ",\n  " });
-        rebuilt.push_str(&entry.search_bytes);
+        rebuilt.push_str(&entry.search_text());
     }
     rebuilt.push_str("\n]\n");
     if rebuilt != golden {
@@ -207,16 +279,12 @@ fn search_all_rebuilt_from_its_entries() {
             .position(|(a, b)| a != b)
             .unwrap_or(0);
         panic!(
-            "search-all.json differs from line {}: ours {:?}, golden {:?}",
+            "search-all.json ({how}) differs from line {}: ours {:?}, golden {:?}",
             first_diff + 1,
             rebuilt.lines().nth(first_diff),
             golden.lines().nth(first_diff)
         );
     }
-    eprintln!(
-        "search-all.json rebuilt from its {} entries",
-        elements.len()
-    );
 }
 
 /// Each package golden's search entry, with the catalog's deprecation, is exactly
@@ -255,7 +323,7 @@ fn package_goldens_search_entries_are_in_search_all() {
             );
             continue;
         }
-        let element = format!("\n  {}", entry.search_bytes);
+        let element = format!("\n  {}", entry.search_text());
         assert!(
             search_all.contains(&element),
             "{file}: search entry not in search-all.json:\n{element}"

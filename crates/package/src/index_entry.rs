@@ -39,19 +39,22 @@ impl Package {
     /// The `package_manifest` to write into an index for this package: its full
     /// document with its own `deprecated` (readers propagate deprecations
     /// themselves). A zip loaded with a `.sig` beside it has `signature_path`.
-    pub fn index_manifest(&self) -> Json {
+    pub fn index_manifest(&self) -> Option<Json> {
         self.full_json(self.deprecated.as_ref())
     }
 }
 
 /// Decodes one index entry's `package_manifest` text; see [`from_index_manifest`].
 pub fn from_index_manifest_bytes(bytes: &[u8]) -> Result<Package, LoadError> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(value) => from_index_manifest(&value),
-        Err(e) => Err(LoadError {
-            location: describe("", ""),
-            problems: vec![format!("not valid JSON: {e}")],
-        }),
+    let value = serde_json::from_slice::<Value>(bytes).map_err(not_valid_json)?;
+    from_index_manifest(&value)
+}
+
+/// The error of a manifest that does not parse.
+pub(crate) fn not_valid_json(e: serde_json::Error) -> LoadError {
+    LoadError {
+        location: describe("", ""),
+        problems: vec![format!("not valid JSON: {e}")],
     }
 }
 
@@ -162,6 +165,7 @@ pub fn from_index_manifest(manifest: &Value) -> Result<Package, LoadError> {
             .opt("elasticsearch", package_elasticsearch(&m, &mut p))
             .opt("agent", agent_privileges(&m, &mut p))
             .0,
+        summary_only: false,
     };
 
     let (Some(semver), true) = (semver, p.0.is_empty()) else {
@@ -190,6 +194,7 @@ pub fn from_index_manifest(manifest: &Value) -> Result<Package, LoadError> {
         deprecated,
         signature: None,
         fs: Arc::new(EmptyFs),
+        search: doc.search_text(),
         doc,
     })
 }
@@ -814,7 +819,7 @@ impl<'a> JObj<'a> {
 /// are ASCII). Besides ASCII letters, a few other characters fold onto ASCII ones
 /// under Go's `ToUpper(ToLower(r))`: the long s, the Kelvin sign and the dotted
 /// and dotless i.
-fn go_fold_eq(key: &str, field: &str) -> bool {
+pub(crate) fn go_fold_eq(key: &str, field: &str) -> bool {
     let mut chars = key.chars();
     for f in field.bytes() {
         let Some(c) = chars.next() else {

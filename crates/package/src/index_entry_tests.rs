@@ -55,18 +55,29 @@ fn parse(doc: &str) -> Package {
 
 fn search_text(p: &Package, deprecated: Option<&Json>) -> String {
     let mut out = String::new();
-    p.search_entry(deprecated, None).write_indented(&mut out, 1);
+    p.write_search_entry(&mut out, deprecated, None);
     out
 }
 
 /// load() → index_manifest() → from_index_manifest() gives the same documents and
 /// the same query fields.
 fn assert_round_trip(original: &Package) {
-    let manifest = original.index_manifest().to_document();
+    let manifest = original.index_manifest().unwrap().to_document();
     let copy = parse(&manifest);
     let label = format!("{}-{}", original.name, original.version);
+    // What a registry keeps of the entry is the same decoding, less the full document.
+    let summary = crate::index_summary::summary_from_index_manifest(&manifest).unwrap();
+    assert_eq!(
+        format!("{summary:?}"),
+        format!("{:?}", parse(&manifest).into_summary()),
+        "{label}: summary"
+    );
     let own = original.deprecated.as_ref();
-    assert_eq!(copy.full_json(own).to_document(), manifest, "{label}: full");
+    assert_eq!(
+        copy.full_json(own).unwrap().to_document(),
+        manifest,
+        "{label}: full"
+    );
     assert_eq!(
         search_text(&copy, own),
         search_text(original, own),
@@ -101,7 +112,7 @@ fn assert_round_trip(original: &Package) {
         // An empty YAML list prints as nothing, so it comes back as no list.
         let wanted = b.categories.clone().filter(|c| !c.is_empty());
         assert_eq!(a.categories, wanted, "{label}");
-        assert_eq!(a.base_json, b.base_json, "{label}");
+        assert_eq!(a.search_text, b.search_text, "{label}");
     }
     assert_eq!(copy.signature_path(), original.signature_path(), "{label}");
     assert_eq!(
@@ -301,7 +312,7 @@ fn decodes_like_go_encoding_json() {
         Some("3.1.0".to_string())
     );
     assert_eq!(p.signature_path(), Some("/epr/foo/foo-1.0.0.zip.sig"));
-    let full = p.full_json(p.deprecated.as_ref()).to_document();
+    let full = p.full_json(p.deprecated.as_ref()).unwrap().to_document();
     let expected = r#"{
   "name": "foo",
   "version": "1.0.0",
@@ -372,9 +383,9 @@ fn decodes_like_go_encoding_json() {
 "#;
     assert_eq!(full, expected);
     let mut search = String::new();
-    p.search_entry(None, None).write_indented(&mut search, 0);
-    assert!(search.contains("\"policy_templates\": [\n    {\n      \"name\": \"t\",\n      \"title\": \"T\",\n      \"description\": \"D\"\n    }\n  ],\n  \"categories\""), "{search}");
-    assert!(search.contains("\"data_streams\": [\n    {\n      \"type\": \"logs\",\n      \"dataset\": \"foo.x\",\n      \"title\": \"X\"\n    }\n  ]\n}"), "{search}");
+    p.write_search_entry(&mut search, None, None);
+    assert!(search.contains("\"policy_templates\": [\n      {\n        \"name\": \"t\",\n        \"title\": \"T\",\n        \"description\": \"D\"\n      }\n    ],\n    \"categories\""), "{search}");
+    assert!(search.contains("\"data_streams\": [\n      {\n        \"type\": \"logs\",\n        \"dataset\": \"foo.x\",\n        \"title\": \"X\"\n      }\n    ]\n  }"), "{search}");
 }
 
 #[test]

@@ -8,8 +8,10 @@
 //! - [`package`]: a loaded package, its derived fields and its JSON documents.
 //! - [`index_entry`]: a package from a Package Storage v2 index entry, and the
 //!   entry our publisher writes for a package.
+//! - [`index_summary`]: the part of an index entry that queries need, without the rest.
 //! - [`manifest_parts`], [`data_stream`]: the pieces of manifests.
-//! - [`json`]: JSON printed byte for byte as the upstream prints it.
+//! - [`json`]: JSON printed byte for byte as the upstream prints it; `search_text`:
+//!   the `/search` entry printed once, in pieces.
 //! - [`version`], [`constraint`]: Masterminds-compatible versions and constraints.
 //! - [`categories`]: the embedded category list and ingestion methods.
 
@@ -20,9 +22,11 @@ pub mod decode;
 pub mod fs;
 pub mod go_text;
 pub mod index_entry;
+pub mod index_summary;
 pub mod json;
 pub mod manifest_parts;
 pub mod package;
+mod search_text;
 pub mod version;
 pub mod yaml;
 

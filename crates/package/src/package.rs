@@ -15,6 +15,7 @@ use crate::decode::{Obj, ObjBuilder, Problems};
 use crate::fs::PackageFs;
 use crate::json::Json;
 use crate::manifest_parts::{self as parts, url_path};
+use crate::search_text::{SearchText, template_text};
 use crate::version::Version;
 use crate::yaml;
 
@@ -75,8 +76,9 @@ pub struct LoadError {
 pub struct TemplateInfo {
     /// `None` when the template has no `categories` key.
     pub categories: Option<Vec<String>>,
-    /// The search-entry form of the template (§4.1 item 12).
-    pub base_json: Json,
+    /// The search-entry form of the template (§4.1 item 12), printed where a
+    /// `/search` entry has it ([`crate::search_text`]).
+    pub search_text: String,
 }
 
 /// The fields of a policy template, decoded from a manifest or from an index entry,
@@ -138,7 +140,7 @@ impl TemplateParts {
             .build();
         let info = TemplateInfo {
             categories: self.categories,
-            base_json,
+            search_text: template_text(&base_json),
         };
         (info, full_json)
     }
@@ -172,6 +174,8 @@ pub struct Package {
     pub signature: Option<PathBuf>,
     /// The package's files; empty for storage packages.
     pub fs: Arc<dyn PackageFs>,
+    /// The `/search` entry, printed in pieces.
+    pub(crate) search: SearchText,
     pub(crate) doc: Doc,
 }
 
@@ -180,6 +184,8 @@ pub struct Package {
 /// [`crate::index_entry::from_index_manifest`] for storage packages.
 #[derive(Debug, Default)]
 pub(crate) struct Doc {
+    // The `/search` entry: `head`, policy templates, `conditions_to_signature`,
+    // `discovery`, `base_data_streams`, deprecation, `tail`.
     pub(crate) head: Vec<(String, Json)>,
     pub(crate) conditions_to_signature: Vec<(String, Json)>,
     pub(crate) discovery: Option<Json>,
@@ -189,6 +195,22 @@ pub(crate) struct Doc {
     pub(crate) full_templates: Option<Json>,
     pub(crate) full_data_streams: Option<Json>,
     pub(crate) full_end: Vec<(String, Json)>,
+    /// The full-only parts above were dropped ([`Package::into_summary`]).
+    pub(crate) summary_only: bool,
+}
+
+impl Doc {
+    /// The `/search` entry's pieces, printed.
+    pub(crate) fn search_text(&self) -> SearchText {
+        let mut middle = self.conditions_to_signature.clone();
+        if let Some(d) = &self.discovery {
+            middle.push(("discovery".into(), d.clone()));
+        }
+        if let Some(d) = &self.base_data_streams {
+            middle.push(("data_streams".into(), d.clone()));
+        }
+        SearchText::new(&self.head, &middle, &self.tail)
+    }
 }
 
 impl Package {
@@ -208,33 +230,50 @@ impl Package {
         }
     }
 
-    /// The `/search` entry. `deprecated` is the propagated deprecation (§5.11);
-    /// `templates` replaces the policy templates when a category filter reduced them.
-    pub fn search_entry(
+    /// Appends the `/search` entry, printed as an item of the response's array.
+    /// `deprecated` is the propagated deprecation (§5.11); `templates` replaces the
+    /// policy templates when a category filter reduced them.
+    pub fn write_search_entry(
         &self,
+        out: &mut String,
         deprecated: Option<&Json>,
         templates: Option<&[&TemplateInfo]>,
-    ) -> Json {
-        let d = &self.doc;
-        let mut out = d.head.clone();
-        let base_templates: Vec<Json> = match templates {
-            Some(ts) => ts.iter().map(|t| t.base_json.clone()).collect(),
-            None => self.templates.iter().map(|t| t.base_json.clone()).collect(),
+    ) {
+        let texts: Vec<&str> = match templates {
+            Some(ts) => ts.iter().map(|t| t.search_text.as_str()).collect(),
+            None => self
+                .templates
+                .iter()
+                .map(|t| t.search_text.as_str())
+                .collect(),
         };
-        if !base_templates.is_empty() {
-            out.push(("policy_templates".into(), Json::Arr(base_templates)));
-        }
-        out.extend(d.conditions_to_signature.iter().cloned());
-        push_opt(&mut out, "discovery", d.discovery.clone());
-        push_opt(&mut out, "data_streams", d.base_data_streams.clone());
-        push_opt(&mut out, "deprecated", deprecated.cloned());
-        out.extend(d.tail.iter().cloned());
-        Json::Obj(out)
+        self.search.write(out, &texts, deprecated);
     }
 
-    /// The `/package/{name}/{version}/` document.
-    pub fn full_json(&self, deprecated: Option<&Json>) -> Json {
+    /// This package without the parts that only its `/package/{name}/{version}/`
+    /// document prints: what a catalog keeps of a package whose document it can read
+    /// again from elsewhere (see [`crate::index_summary`]).
+    /// The `/search` entry stays, printed ([`crate::search_text`]); the JSON trees
+    /// of both documents go.
+    pub fn into_summary(mut self) -> Package {
+        self.doc = Doc {
+            summary_only: true,
+            ..Doc::default()
+        };
+        self
+    }
+
+    /// Whether the package still has its full document (see [`Package::into_summary`]).
+    pub fn has_full_document(&self) -> bool {
+        !self.doc.summary_only
+    }
+
+    /// The `/package/{name}/{version}/` document; `None` for a summary.
+    pub fn full_json(&self, deprecated: Option<&Json>) -> Option<Json> {
         let d = &self.doc;
+        if d.summary_only {
+            return None;
+        }
         let mut out = d.head.clone();
         out.extend(d.conditions_to_signature.iter().cloned());
         push_opt(&mut out, "discovery", d.discovery.clone());
@@ -244,7 +283,7 @@ impl Package {
         push_opt(&mut out, "policy_templates", d.full_templates.clone());
         push_opt(&mut out, "data_streams", d.full_data_streams.clone());
         out.extend(d.full_end.iter().cloned());
-        Json::Obj(out)
+        Some(Json::Obj(out))
     }
 }
 
@@ -642,6 +681,7 @@ pub fn load(
             .opt("elasticsearch", es)
             .opt("agent", agent_json)
             .0,
+        summary_only: false,
     };
 
     Ok(Package {
@@ -662,6 +702,7 @@ pub fn load(
         location,
         signature,
         fs,
+        search: doc.search_text(),
         doc,
     })
 }

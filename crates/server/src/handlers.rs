@@ -6,6 +6,7 @@ use axum::response::Response;
 use http::StatusCode;
 use http::request::Parts;
 
+use epr_index::FullDocument;
 use epr_index::query::{self, Endpoint};
 use epr_index::search;
 use epr_package::version::Version;
@@ -71,9 +72,9 @@ async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) ->
         Route::Categories => {
             list_categories(state, raw_query).unwrap_or_else(|e| e.into_response_with(None))
         }
-        Route::PackageInfo { name, version } => {
-            find_package(state, &name, &version).unwrap_or_else(|e| e.into_response_with(None))
-        }
+        Route::PackageInfo { name, version } => find_package(state, &name, &version)
+            .await
+            .unwrap_or_else(|e| e.into_response_with(None)),
         Route::StaticFile {
             name,
             version,
@@ -126,15 +127,25 @@ fn list_categories(state: &AppState, raw_query: &str) -> Result<Response, AppErr
     ))
 }
 
-fn find_package(state: &AppState, name: &str, version: &str) -> Result<Response, AppError> {
+async fn find_package(state: &AppState, name: &str, version: &str) -> Result<Response, AppError> {
     Version::parse_strict(version)
         .map_err(|_| AppError::BadRequest("invalid package version".into()))?;
     let catalog = state.catalog();
     let entry = catalog
         .find(name, version)
         .ok_or_else(|| AppError::NotFound("package revision not found".into()))?;
-    Ok(response::json(
-        entry.full_bytes.clone(),
-        state.config().cache_index,
-    ))
+    let body = match &entry.full {
+        FullDocument::Ready(bytes) => bytes.clone(),
+        // A storage package: its manifest is read from the index file it came from and
+        // decoded now (catalog.rs explains why it is not kept).
+        FullDocument::Stored(manifest) => {
+            let text = manifest.source.read(manifest.range.clone()).await;
+            text.and_then(|text| entry.full_from_manifest(&text))
+                .map_err(|error| {
+                    tracing::error!(package = %format!("{name}-{version}"), %error, "cannot read the package's manifest from the storage index");
+                    AppError::Internal
+                })?
+        }
+    };
+    Ok(response::json(body, state.config().cache_index))
 }

@@ -24,6 +24,8 @@
 //! [`Path::parse`], which keeps the text, not `Path::from`, which percent-encodes it.
 
 use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -37,10 +39,12 @@ use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{
-    BackoffConfig, ClientConfigKey, ClientOptions, ObjectMeta, ObjectStore, ObjectStoreExt,
-    PutMode, PutOptions, PutPayload, RetryConfig, StaticCredentialProvider, UpdateVersion,
+    BackoffConfig, ClientConfigKey, ClientOptions, GetResultPayload, ObjectMeta, ObjectStore,
+    ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig, StaticCredentialProvider,
+    UpdateVersion,
 };
 use sha2::{Digest, Sha256};
+use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::gcs_upload::GcsUploader;
 
@@ -318,6 +322,52 @@ impl Bucket {
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(fail(e)),
         }
+    }
+
+    /// A blocking reader of the object at `key`, for a large object that should not be
+    /// held whole (the index at 10,000 versions is 280 MB); `None` if there is none.
+    /// Read it on a blocking thread (`spawn_blocking`); this must be called within the
+    /// runtime, which the reader uses to fetch the rest.
+    pub async fn reader(&self, key: &str) -> Result<Option<Box<dyn Read + Send>>, BucketError> {
+        let path = self.path(key)?;
+        let result = match self.store.get(&path).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.error(key, "read", e)),
+        };
+        let range = result.range.clone();
+        Ok(Some(match result.payload {
+            // A local file is read directly, not in the 8 KiB chunks of its stream.
+            GetResultPayload::File(mut file, _) => {
+                file.seek(SeekFrom::Start(range.start))
+                    .map_err(|e| self.io_error(key, e))?;
+                Box::new(file.take(range.end - range.start))
+            }
+            GetResultPayload::Stream(stream) => {
+                let stream = stream.map_err(std::io::Error::other);
+                Box::new(SyncIoBridge::new(StreamReader::new(stream)))
+            }
+        }))
+    }
+
+    /// The bytes at `range` of the object at `key`.
+    pub async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, BucketError> {
+        let path = self.path(key)?;
+        self.store
+            .get_range(&path, range)
+            .await
+            .map_err(|e| self.error(key, "read", e))
+    }
+
+    fn io_error(&self, key: &str, e: std::io::Error) -> BucketError {
+        self.error(
+            key,
+            "read",
+            object_store::Error::Generic {
+                store: "local",
+                source: Box::new(e),
+            },
+        )
     }
 
     /// Size, modification time and e-tag, or `None` if there is no object at `key`.

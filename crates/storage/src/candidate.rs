@@ -139,7 +139,10 @@ pub fn check(
     Ok(Checked {
         name: package.name.clone(),
         version: package.version.clone(),
-        manifest: package.index_manifest(),
+        // A package loaded from its zip always has its full document.
+        manifest: package
+            .index_manifest()
+            .ok_or_else(|| unreadable("the package loaded without its full document".into()))?,
         zip,
         signature,
         signer,

@@ -8,8 +8,14 @@
 //! broken (a delta missing or unreadable, a revision written by a tool that does not
 //! record `"previous"`), it falls back to the full index of the new revision.
 
-use epr_index::storage_index::{self, Delta, DeltaDocument};
-use epr_package::Package;
+use std::future::Future;
+use std::ops::Range;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use epr_index::storage_index;
+use epr_index::{Listed, ManifestSource, StorageDelta};
 
 use crate::bucket::{Bucket, BucketError};
 use crate::cursor;
@@ -27,11 +33,14 @@ pub enum Change {
     /// move it forward; upstream's incremental reader ignores it too).
     Backwards { cursor: String },
     /// The deltas from our revision to `cursor`, oldest first.
-    Deltas { cursor: String, deltas: Vec<Delta> },
+    Deltas {
+        cursor: String,
+        deltas: Vec<StorageDelta>,
+    },
     /// The full index of `cursor`.
     Full {
         cursor: String,
-        packages: Vec<Package>,
+        packages: Vec<Listed>,
     },
 }
 
@@ -78,15 +87,18 @@ impl IndexReader {
     }
 
     /// The full index of revision `cursor`: every entry or an error (one bad entry
-    /// fails the whole index, as upstream).
-    pub async fn full(&self, cursor: &str) -> Result<Vec<Package>, ReadError> {
+    /// fails the whole index, as upstream). Read in blocks, never held whole; the
+    /// packages are summaries whose full documents are read from the file when asked
+    /// for ([`epr_index::FullDocument::Stored`]).
+    pub async fn full(&self, cursor: &str) -> Result<Vec<Listed>, ReadError> {
         let key = layout::search_index_all(cursor);
-        let Some(bytes) = self.bucket.get(&key).await? else {
+        let Some(reader) = self.bucket.reader(&key).await? else {
             return Err(self.error(format!(
                 "cursor.json points at revision {cursor}, but {key} is missing"
             )));
         };
-        tokio::task::spawn_blocking(move || storage_index::parse_search_index_all(&bytes))
+        let source = BucketFile::source(&self.bucket, &key);
+        tokio::task::spawn_blocking(move || storage_index::read_search_index_all(reader, source))
             .await
             .map_err(|e| self.error(format!("{key}: {e}")))?
             .map_err(|e| self.error(format!("{key}: {e}")))
@@ -132,7 +144,11 @@ impl IndexReader {
 
     /// The deltas leading from `have` to `latest`, oldest first, or `None` when the
     /// chain cannot be followed.
-    async fn delta_chain(&self, have: &str, latest: &str) -> Result<Option<Vec<Delta>>, ReadError> {
+    async fn delta_chain(
+        &self,
+        have: &str,
+        latest: &str,
+    ) -> Result<Option<Vec<StorageDelta>>, ReadError> {
         let mut chain = Vec::new();
         let mut at = latest.to_string();
         while chain.len() < MAX_CHAIN {
@@ -141,12 +157,11 @@ impl IndexReader {
                 tracing::info!(key = %key, "no delta; loading the full index");
                 return Ok(None);
             };
-            let parsed = tokio::task::spawn_blocking(move || {
-                let doc = DeltaDocument::parse(&bytes)?;
-                doc.packages().map(|d| (doc.previous, d))
-            })
-            .await
-            .map_err(|e| self.error(format!("{key}: {e}")))?;
+            let source = BucketFile::source(&self.bucket, &key);
+            let parsed =
+                tokio::task::spawn_blocking(move || storage_index::read_delta(bytes, source))
+                    .await
+                    .map_err(|e| self.error(format!("{key}: {e}")))?;
             let (previous, delta) = match parsed {
                 Ok(ok) => ok,
                 Err(e) => {
@@ -165,6 +180,39 @@ impl IndexReader {
             }
         }
         Ok(None)
+    }
+}
+
+/// One object of a bucket, read by range: where the full documents of the packages
+/// read from an index file come from. Revisions are never rewritten, so the ranges
+/// stay valid as long as the revision's folder is there.
+#[derive(Debug)]
+struct BucketFile {
+    bucket: Bucket,
+    key: String,
+}
+
+impl BucketFile {
+    fn source(bucket: &Bucket, key: &str) -> Arc<dyn ManifestSource> {
+        Arc::new(BucketFile {
+            bucket: bucket.clone(),
+            key: key.to_string(),
+        })
+    }
+}
+
+impl ManifestSource for BucketFile {
+    fn read(
+        &self,
+        range: Range<u64>,
+    ) -> Pin<Box<dyn Future<Output = Result<Bytes, String>> + Send>> {
+        let (bucket, key) = (self.bucket.clone(), self.key.clone());
+        Box::pin(async move {
+            bucket
+                .get_range(&key, range.clone())
+                .await
+                .map_err(|e| format!("{key} bytes {}..{}: {e}", range.start, range.end))
+        })
     }
 }
 
