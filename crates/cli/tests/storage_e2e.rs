@@ -247,6 +247,23 @@ fn many_publishers_and_two_registries(target: Target) {
         }
     }
 
+    // Storage packages keep a summary; their full documents are read back from the
+    // index by range and decoded when asked for. They must be the documents that a
+    // registry serving the zips themselves prints.
+    let local_port = free_port();
+    let local_dir = tmp.path().join("local");
+    std::fs::create_dir_all(&local_dir).unwrap();
+    let _local = start(&write_config(&local_dir, &[&out]), local_port, &[]);
+    for stem in &want {
+        let (name, version) = stem.rsplit_once('-').unwrap();
+        let url = format!("/package/{name}/{version}/");
+        let expected = http_get(local_port, &url);
+        assert_eq!(expected.as_ref().map(|r| r.0), Some(200), "{url} from the zips");
+        for port in ports {
+            assert_eq!(http_get(port, &url), expected, "{url} from {port}");
+        }
+    }
+
     // One version, two different builds, published at the same moment.
     let a = candidate(
         tmp.path(),
