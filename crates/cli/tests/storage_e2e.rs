@@ -258,7 +258,11 @@ fn many_publishers_and_two_registries(target: Target) {
         let (name, version) = stem.rsplit_once('-').unwrap();
         let url = format!("/package/{name}/{version}/");
         let expected = http_get(local_port, &url);
-        assert_eq!(expected.as_ref().map(|r| r.0), Some(200), "{url} from the zips");
+        assert_eq!(
+            expected.as_ref().map(|r| r.0),
+            Some(200),
+            "{url} from the zips"
+        );
         for port in ports {
             assert_eq!(http_get(port, &url), expected, "{url} from {port}");
         }

@@ -24,6 +24,8 @@ use epr_package::index_entry::from_index_manifest_bytes;
 use epr_package::json::Json;
 use rayon::prelude::*;
 
+use crate::index_scan::WrappedManifest;
+
 /// The name of the indexer fed by a Package Storage v2 index; it takes
 /// precedence over the zip and folder indexers (storage-and-publishing.md §3.7).
 pub const STORAGE_INDEXER: &str = "storage";
@@ -43,6 +45,10 @@ pub trait ManifestSource: fmt::Debug + Send + Sync {
 pub struct ManifestRef {
     pub source: Arc<dyn ManifestSource>,
     pub range: Range<u64>,
+    /// The range holds the index entry around the manifest,
+    /// `{"package_manifest": {...}}` (an entry of a full index, where the scan finds
+    /// entries, not manifests), rather than the manifest itself.
+    pub wrapped: bool,
 }
 
 /// A package version entering the catalog, with where its full document comes from.
@@ -133,10 +139,19 @@ impl Entry {
     }
 
     /// The `/package/{name}/{version}/` body of a [`FullDocument::Stored`] entry, from
-    /// its manifest's text: decoded in full and printed with this entry's deprecation.
+    /// the text at its [`ManifestRef`]: decoded in full and printed with this entry's
+    /// deprecation.
     /// Fails when the text does not decode, or is another package's.
     pub fn full_from_manifest(&self, text: &[u8]) -> Result<Bytes, String> {
-        let package = from_index_manifest_bytes(text)
+        let wrapped = matches!(&self.full, FullDocument::Stored(m) if m.wrapped);
+        let manifest = if wrapped {
+            let entry: WrappedManifest<'_> =
+                serde_json::from_slice(text).map_err(|e| format!("not an index entry: {e}"))?;
+            entry.0?.get().as_bytes()
+        } else {
+            text
+        };
+        let package = from_index_manifest_bytes(manifest)
             .map_err(|e| format!("{}: {}", e.location, e.problems.join("; ")))?;
         if (package.name.as_str(), package.version.as_str())
             != (self.package.name.as_str(), self.package.version.as_str())

@@ -12,6 +12,7 @@
 //! struct fields, ignoring ASCII case, the last occurrence winning.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use rayon::iter::{ParallelBridge, ParallelIterator};
 use serde::de::{
@@ -200,36 +201,76 @@ pub(crate) struct WrappedManifest<'a>(pub(crate) Item<'a>);
 
 impl<'de> Deserialize<'de> for WrappedManifest<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct WrapperVisitor;
-        impl<'de> Visitor<'de> for WrapperVisitor {
-            type Value = WrappedManifest<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut manifest: Option<&'de RawValue> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    if key.eq_ignore_ascii_case("package_manifest") {
-                        manifest = Some(map.next_value()?);
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(WrappedManifest(match manifest {
-                    Some(raw) if raw.get() != "null" => Ok(raw),
-                    _ => Err("no package_manifest".to_string()),
-                }))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                Ok(WrappedManifest(Err(format!(
-                    "not an object: {}",
-                    skip_seq(seq)?
-                ))))
-            }
-            not_this_shape!(|m| WrappedManifest(Err(m)), "not an object: ");
-        }
-        deserializer.deserialize_any(WrapperVisitor)
+        Wrapped(PhantomData::<&'de RawValue>)
+            .deserialize(deserializer)
+            .map(WrappedManifest)
     }
+}
+
+/// A manifest value that can be JSON `null`, which counts as absent.
+pub(crate) trait MaybeNull {
+    fn is_null(&self) -> bool;
+}
+
+impl MaybeNull for &RawValue {
+    fn is_null(&self) -> bool {
+        self.get() == "null"
+    }
+}
+
+impl MaybeNull for serde_json::Value {
+    fn is_null(&self) -> bool {
+        serde_json::Value::is_null(self)
+    }
+}
+
+/// `{"package_manifest": ...}` with `seed` reading the manifest (the last one wins),
+/// or what is wrong with the entry. Other keys are skipped.
+pub(crate) struct Wrapped<S>(pub(crate) S);
+
+impl<'de, S> DeserializeSeed<'de> for Wrapped<S>
+where
+    S: DeserializeSeed<'de> + Clone,
+    S::Value: MaybeNull,
+{
+    type Value = Result<S::Value, String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, S> Visitor<'de> for Wrapped<S>
+where
+    S: DeserializeSeed<'de> + Clone,
+    S::Value: MaybeNull,
+{
+    type Value = Result<S::Value, String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut manifest = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key.eq_ignore_ascii_case("package_manifest") {
+                manifest = Some(map.next_value_seed(self.0.clone())?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(match manifest {
+            Some(m) if !m.is_null() => Ok(m),
+            _ => Err("no package_manifest".to_string()),
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Ok(Err(format!("not an object: {}", skip_seq(seq)?)))
+    }
+
+    not_this_shape!(Err, "not an object: ");
 }
 
 /// The raw `name` and `version` values of a manifest.

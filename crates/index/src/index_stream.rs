@@ -323,35 +323,52 @@ fn string_end(b: &[u8], start: usize) -> Result<usize, Fail> {
     }
 }
 
-/// The end (exclusive) of the value starting at `start`: brackets matched outside
-/// strings, a scalar up to the next delimiter. Mismatched brackets end the value at the
-/// mismatch, for the decoder to refuse.
+/// The end (exclusive) of the value starting at `start`.
+///
+/// An object or array ends at the bracket that closes it, counted outside strings;
+/// only its own kind of bracket is counted (in valid JSON the other kind is balanced
+/// inside it), so the scan jumps from quote to bracket with `memchr3`. Invalid JSON
+/// can end the value at the wrong place, which the decoder of the value then refuses.
+/// A scalar ends at the next delimiter.
 fn value_end(b: &[u8], start: usize, eof: bool) -> Result<usize, Fail> {
+    let (open, close) = match b[start] {
+        b'"' => return string_end(b, start),
+        b'{' => (b'{', b'}'),
+        b'[' => (b'[', b']'),
+        _ => return scalar_end(b, start, eof),
+    };
     let mut depth = 0usize;
     let mut pos = start;
-    while let Some(&c) = b.get(pos) {
-        match c {
+    loop {
+        let found = memchr::memchr3(b'"', open, close, &b[pos..]).ok_or(Fail::Incomplete)?;
+        let at = pos + found;
+        match b[at] {
             b'"' => {
-                pos = string_end(b, pos)?;
-                if depth == 0 {
-                    return Ok(pos);
-                }
+                pos = string_end(b, at)?;
                 continue;
             }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' if depth == 0 => return Ok(pos),
-            b'}' | b']' if depth == 1 => return Ok(pos + 1),
-            b'}' | b']' => depth -= 1,
-            b',' | b' ' | b'\n' | b'\r' | b'\t' if depth == 0 => return Ok(pos),
-            _ => {}
+            c if c == open => depth += 1,
+            _ => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(at + 1);
+                }
+            }
         }
-        pos += 1;
+        pos = at + 1;
     }
-    // A scalar at the very end of the file ends there.
-    if eof && depth == 0 {
-        Ok(pos)
-    } else {
-        Err(Fail::Incomplete)
+}
+
+/// The end (exclusive) of a number, `true`, `false` or `null` starting at `start`.
+fn scalar_end(b: &[u8], start: usize, eof: bool) -> Result<usize, Fail> {
+    match b[start..]
+        .iter()
+        .position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
+    {
+        Some(len) => Ok(start + len),
+        // A scalar at the very end of the file ends there.
+        None if eof => Ok(b.len()),
+        None => Err(Fail::Incomplete),
     }
 }
 
@@ -465,8 +482,11 @@ mod tests {
             "at byte 17: expected nothing after the top-level object, found `x`"
         );
         assert!(
-            syntax(r#"{"other": [1,}, "packages": []}"#).starts_with("at byte 10: bad value: ")
+            syntax(r#"{"other": [1,], "packages": []}"#).starts_with("at byte 10: bad value: ")
         );
+        // Mismatched brackets are refused, if not always where they are.
+        syntax(r#"{"other": [1,}, "packages": []}"#);
+        syntax(r#"{"packages": [{"a": [}]}]}"#);
         assert_eq!(items("{}").unwrap_err(), StreamError::NoPackages);
         assert_eq!(
             items(r#"{"Packages": []}"#).unwrap_err(),

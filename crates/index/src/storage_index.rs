@@ -24,14 +24,15 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use epr_package::index_entry::from_index_manifest_bytes;
-use epr_package::index_summary::summary_from_index_manifest;
+use epr_package::index_summary::{SummaryValue, summary_from_value};
 use epr_package::json::{self, Json};
 use epr_package::{LoadError, Package};
 use rayon::prelude::*;
+use serde::de::DeserializeSeed;
 use serde_json::value::RawValue;
 
 use crate::catalog::{Listed, ManifestRef, ManifestSource, StorageDelta};
-use crate::index_scan::{ScanError, WrappedManifest, map_packages, name_and_version};
+use crate::index_scan::{ScanError, Wrapped, map_packages, name_and_version};
 use crate::index_stream::{self, StreamError};
 
 pub const SEARCH_INDEX_ALL: &str = "search-index-all.json";
@@ -155,17 +156,21 @@ pub fn read_search_index_all(
     let results = index_stream::map_items(reader, |item| {
         let position = format!("packages[{}]", item.index);
         let fail = |problem| unnamed_entry_error(&position, problem);
-        let wrapped: WrappedManifest<'_> =
-            serde_json::from_slice(item.text).map_err(|e| fail(format!("not valid JSON: {e}")))?;
-        let text = wrapped.0.map_err(fail)?.get();
-        let package = summary_from_index_manifest(text).map_err(|e| entry_error(position, e))?;
-        // The manifest is a slice of the item's text.
-        let start = item.offset + (text.as_ptr() as usize - item.text.as_ptr() as usize) as u64;
+        // One pass over the entry: the manifest parsed keeping only what the summary
+        // needs. Its full document is decoded from the whole entry when asked for.
+        let mut deserializer = serde_json::Deserializer::from_slice(item.text);
+        let manifest = Wrapped(SummaryValue)
+            .deserialize(&mut deserializer)
+            .and_then(|m| deserializer.end().map(|()| m))
+            .map_err(|e| fail(format!("not valid JSON: {e}")))?
+            .map_err(fail)?;
+        let package = summary_from_value(&manifest).map_err(|e| entry_error(position, e))?;
         Ok(Listed {
             package: Arc::new(package),
             manifest: Some(ManifestRef {
                 source: source.clone(),
-                range: start..start + text.len() as u64,
+                range: item.offset..item.offset + item.text.len() as u64,
+                wrapped: true,
             }),
         })
     })
@@ -203,6 +208,7 @@ pub fn read_delta(
                     manifest: Some(ManifestRef {
                         source: source.clone(),
                         range: start..start + e.manifest.len() as u64,
+                        wrapped: false,
                     }),
                 })
             })

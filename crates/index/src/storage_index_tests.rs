@@ -24,6 +24,24 @@ fn fixture(name: &str) -> Option<Vec<u8>> {
     Some(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
+/// No file to read manifests back from: these tests look at what is read, not served.
+#[derive(Debug)]
+struct Unreadable;
+
+impl ManifestSource for Unreadable {
+    fn read(
+        &self,
+        _: std::ops::Range<u64>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Bytes, String>> + Send>> {
+        Box::pin(std::future::ready(Err("not readable".into())))
+    }
+}
+
+/// The registry's reader: the file in blocks, entries as summaries.
+fn read_streamed(bytes: &[u8]) -> Result<Vec<Listed>, IndexError> {
+    read_search_index_all(bytes, Arc::new(Unreadable))
+}
+
 /// JSON text with key order kept, whitespace dropped: equal iff the same keys in the
 /// same order with the same values.
 fn canonical(value: &Value) -> String {
@@ -329,6 +347,7 @@ fn one_bad_entry_refuses_the_file_and_is_named() {
         ),
         "{e}"
     );
+    assert_eq!(read_streamed(bad.as_bytes()).unwrap_err().to_string(), e);
     // The publisher's reader only names entries; decoding them finds the same.
     let doc = IndexDocument::parse(bad.clone()).unwrap();
     assert_eq!(doc.packages().unwrap_err().to_string(), e);
@@ -347,6 +366,7 @@ fn one_bad_entry_refuses_the_file_and_is_named() {
         .to_string();
     assert!(e.starts_with("search-index-all.json: 8 bad entries:\n  packages[0] (foo-1.0): version: invalid package version \"1.0\""), "{e}");
     assert!(e.ends_with("\n  and 3 more"), "{e}");
+    assert_eq!(read_streamed(many.as_bytes()).unwrap_err().to_string(), e);
 }
 
 #[test]
@@ -375,6 +395,8 @@ fn misshapen_files_are_refused() {
     for (bytes, wanted) in cases {
         let e = parse_search_index_all(bytes).unwrap_err().to_string();
         assert!(e.starts_with(wanted), "{e}");
+        let e = read_streamed(bytes).unwrap_err().to_string();
+        assert!(e.starts_with(wanted), "{e}");
         let e = IndexDocument::parse(Bytes::copy_from_slice(bytes))
             .unwrap_err()
             .to_string();
@@ -382,6 +404,11 @@ fn misshapen_files_are_refused() {
     }
     assert!(
         parse_search_index_all(b"{\"packages\": [], \"other\": 1}")
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        read_streamed(b"{\"packages\": [], \"other\": 1}")
             .unwrap()
             .is_empty()
     );

@@ -820,6 +820,10 @@ impl<'a> JObj<'a> {
 /// under Go's `ToUpper(ToLower(r))`: the long s, the Kelvin sign and the dotted
 /// and dotless i.
 pub(crate) fn go_fold_eq(key: &str, field: &str) -> bool {
+    // The usual case, and the fold cannot make an ASCII key match otherwise.
+    if key.is_ascii() {
+        return key.eq_ignore_ascii_case(field);
+    }
     let mut chars = key.chars();
     for f in field.bytes() {
         let Some(c) = chars.next() else {

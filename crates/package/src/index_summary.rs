@@ -74,11 +74,29 @@ const DATA_STREAM_KEYS: &[(&str, Keep)] = &[
 /// package has no full document ([`Package::full_json`] gives `None`).
 pub fn summary_from_index_manifest(text: &str) -> Result<Package, LoadError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let value = Keep::Manifest
+    let value = SummaryValue
         .deserialize(&mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value))
         .map_err(not_valid_json)?;
-    Ok(from_index_manifest(&value)?.into_summary())
+    summary_from_value(&value)
+}
+
+/// The summary of a manifest parsed with [`SummaryValue`].
+pub fn summary_from_value(value: &Value) -> Result<Package, LoadError> {
+    Ok(from_index_manifest(value)?.into_summary())
+}
+
+/// Parses a manifest into the JSON tree of what the summary needs, skipping the rest:
+/// for a caller that parses the manifest as part of a larger document (an index entry).
+#[derive(Debug, Clone, Copy)]
+pub struct SummaryValue;
+
+impl<'de> DeserializeSeed<'de> for SummaryValue {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        Keep::Manifest.deserialize(deserializer)
+    }
 }
 
 /// What of a value to keep. Objects and arrays where the summary expects them are
