@@ -16,7 +16,7 @@ const SIZES: [usize; 2] = [10_000, 100_000];
 
 fn deltas(c: &mut Criterion) {
     let new_package = StorageDelta {
-        added: vec![memory::package("brand_new", "1.0.0", "")],
+        added: vec![memory::package("brand_new", "1.0.0", "").into()],
         ..StorageDelta::default()
     };
     // A listed version: pkg000042 has 1.0.0 to 1.4.0.

@@ -145,5 +145,9 @@ pub fn synthetic_packages(size: usize) -> Vec<Arc<Package>> {
 /// A catalog whose storage indexer holds [`synthetic_packages`]`(size)`, as the
 /// registry holds a bucket's index.
 pub fn storage_catalog(size: usize) -> Catalog {
-    Catalog::default().with_storage(synthetic_packages(size))
+    let listed = synthetic_packages(size)
+        .into_iter()
+        .map(epr_index::Listed::local)
+        .collect();
+    Catalog::default().with_storage(listed)
 }
