@@ -13,3 +13,4 @@ mod package_info;
 mod precedence_and_reload;
 mod search;
 mod static_files;
+mod storage_artifacts;
