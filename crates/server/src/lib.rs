@@ -10,9 +10,11 @@
 //!   storage endpoint or bucket.
 //! - [`file_response`]: Go's `http.ServeContent` semantics (ranges, conditionals).
 //! - [`response`]: cache headers, CORS, redirects and error bodies.
+//! - [`encoding`]: `Accept-Encoding` negotiation, gzip and brotli.
 //! - [`app`]: shared state and the atomically swapped catalog.
 
 pub mod app;
+pub mod encoding;
 pub mod file_response;
 pub mod files;
 pub mod handlers;
