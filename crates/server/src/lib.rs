@@ -10,10 +10,13 @@
 //!   storage endpoint or bucket.
 //! - [`file_response`]: Go's `http.ServeContent` semantics (ranges, conditionals).
 //! - [`response`]: cache headers, CORS, redirects and error bodies.
+//! - [`cache`]: the JSON bodies of the current catalog, with ETags and
+//!   compressed forms made once.
 //! - [`encoding`]: `Accept-Encoding` negotiation, gzip and brotli.
 //! - [`app`]: shared state and the atomically swapped catalog.
 
 pub mod app;
+pub mod cache;
 pub mod encoding;
 pub mod file_response;
 pub mod files;
