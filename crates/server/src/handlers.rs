@@ -1,16 +1,24 @@
 //! Thin handlers: extract, ask the catalog, map the answer (spec/api.md §3).
+//! The JSON endpoints compute their body through the response cache, once per
+//! catalog and query.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
+use bytes::Bytes;
 use http::StatusCode;
 use http::request::Parts;
 
+use epr_index::Catalog;
 use epr_index::query::{self, Endpoint};
 use epr_index::search;
 use epr_package::version::Version;
 
 use crate::app::AppState;
+use crate::cache::CacheKey;
 use crate::files;
 use crate::response::{self, AppError};
 use crate::routes::{self, Resolution, Route};
@@ -54,7 +62,7 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
 async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) -> Response {
     let config = state.config();
     match route {
-        Route::Index => index_document(state),
+        Route::Index => index_document(state, req),
         Route::Health => Response::new(Body::empty()),
         Route::Favicon => {
             let mut res = Response::new(Body::from(FAVICON));
@@ -66,13 +74,13 @@ async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) ->
             res
         }
         Route::Search => {
-            search_packages(state, raw_query).unwrap_or_else(|e| e.into_response_with(None))
+            search_packages(state, req, raw_query).unwrap_or_else(|e| e.into_response_with(None))
         }
         Route::Categories => {
-            list_categories(state, raw_query).unwrap_or_else(|e| e.into_response_with(None))
+            list_categories(state, req, raw_query).unwrap_or_else(|e| e.into_response_with(None))
         }
         Route::PackageInfo { name, version } => {
-            find_package(state, &name, &version).unwrap_or_else(|e| e.into_response_with(None))
+            find_package(state, req, &name, &version).unwrap_or_else(|e| e.into_response_with(None))
         }
         Route::StaticFile {
             name,
@@ -88,53 +96,101 @@ async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) ->
     }
 }
 
-fn index_document(state: &AppState) -> Response {
+/// Answers with the body of `key` for `catalog`: from the response cache, or
+/// computed by `build` and kept (errors are answered, not kept).
+fn cached_json(
+    state: &AppState,
+    req: &Parts,
+    catalog: &Arc<Catalog>,
+    key: CacheKey,
+    max_age: Duration,
+    build: impl FnOnce() -> Result<Bytes, AppError>,
+) -> Result<Response, AppError> {
+    let cache = state.responses();
+    let body = cache.get_or_insert_with(catalog, key, build)?;
+    Ok(response::negotiated_json(
+        &req.method,
+        &req.headers,
+        cache,
+        &body,
+        max_age,
+    ))
+}
+
+fn index_document(state: &AppState, req: &Parts) -> Response {
     use epr_package::decode::ObjBuilder;
     let c = state.config();
-    let body = ObjBuilder::new()
-        .str("service.name", &c.service_name)
-        .str("service.version", &c.service_version)
-        .build();
-    response::json(body.to_document(), c.cache_index)
-}
-
-fn search_packages(state: &AppState, raw_query: &str) -> Result<Response, AppError> {
-    let c = state.config();
-    let pairs = query::parse_pairs(raw_query);
-    let filter = query::parse_filter(&pairs, Endpoint::Search, c.allow_unknown_query_parameters)
-        .map_err(|e| AppError::BadRequest(e.0))?;
-    let catalog = state.catalog();
-    let hits = search::search(&catalog, &filter).map_err(|e| AppError::NotFound(e.to_string()))?;
-    Ok(response::json(search::render_search(&hits), c.cache_search))
-}
-
-fn list_categories(state: &AppState, raw_query: &str) -> Result<Response, AppError> {
-    let c = state.config();
-    let pairs = query::parse_pairs(raw_query);
-    let filter = query::parse_filter(
-        &pairs,
-        Endpoint::Categories,
-        c.allow_unknown_query_parameters,
+    let build = || -> Result<Bytes, AppError> {
+        let body = ObjBuilder::new()
+            .str("service.name", &c.service_name)
+            .str("service.version", &c.service_version)
+            .build();
+        Ok(Bytes::from(body.to_document()))
+    };
+    cached_json(
+        state,
+        req,
+        &state.catalog(),
+        CacheKey::Index,
+        c.cache_index,
+        build,
     )
-    .map_err(|e| AppError::BadRequest(e.0))?;
-    let catalog = state.catalog();
-    let counts = search::count_categories(&catalog, &filter)
-        .map_err(|e| AppError::NotFound(e.to_string()))?;
-    Ok(response::json(
-        search::render_categories(&counts),
-        c.cache_categories,
-    ))
+    .unwrap_or_else(|e| e.into_response_with(None))
 }
 
-fn find_package(state: &AppState, name: &str, version: &str) -> Result<Response, AppError> {
-    Version::parse_strict(version)
-        .map_err(|_| AppError::BadRequest("invalid package version".into()))?;
+fn search_packages(state: &AppState, req: &Parts, raw_query: &str) -> Result<Response, AppError> {
+    let c = state.config();
     let catalog = state.catalog();
-    let entry = catalog
-        .find(name, version)
-        .ok_or_else(|| AppError::NotFound("package revision not found".into()))?;
-    Ok(response::json(
-        entry.full_bytes.clone(),
-        state.config().cache_index,
-    ))
+    let build = || -> Result<Bytes, AppError> {
+        let pairs = query::parse_pairs(raw_query);
+        let filter =
+            query::parse_filter(&pairs, Endpoint::Search, c.allow_unknown_query_parameters)
+                .map_err(|e| AppError::BadRequest(e.0))?;
+        let hits =
+            search::search(&catalog, &filter).map_err(|e| AppError::NotFound(e.to_string()))?;
+        Ok(Bytes::from(search::render_search(&hits)))
+    };
+    let key = CacheKey::Search(raw_query.to_string());
+    cached_json(state, req, &catalog, key, c.cache_search, build)
+}
+
+fn list_categories(state: &AppState, req: &Parts, raw_query: &str) -> Result<Response, AppError> {
+    let c = state.config();
+    let catalog = state.catalog();
+    let build = || -> Result<Bytes, AppError> {
+        let pairs = query::parse_pairs(raw_query);
+        let filter = query::parse_filter(
+            &pairs,
+            Endpoint::Categories,
+            c.allow_unknown_query_parameters,
+        )
+        .map_err(|e| AppError::BadRequest(e.0))?;
+        let counts = search::count_categories(&catalog, &filter)
+            .map_err(|e| AppError::NotFound(e.to_string()))?;
+        Ok(Bytes::from(search::render_categories(&counts)))
+    };
+    let key = CacheKey::Categories(raw_query.to_string());
+    cached_json(state, req, &catalog, key, c.cache_categories, build)
+}
+
+fn find_package(
+    state: &AppState,
+    req: &Parts,
+    name: &str,
+    version: &str,
+) -> Result<Response, AppError> {
+    let catalog = state.catalog();
+    let build = || -> Result<Bytes, AppError> {
+        Version::parse_strict(version)
+            .map_err(|_| AppError::BadRequest("invalid package version".into()))?;
+        let entry = catalog
+            .find(name, version)
+            .ok_or_else(|| AppError::NotFound("package revision not found".into()))?;
+        Ok(entry.full_bytes.clone())
+    };
+    let key = CacheKey::Package {
+        name: name.to_string(),
+        version: version.to_string(),
+    };
+    cached_json(state, req, &catalog, key, state.config().cache_index, build)
 }
