@@ -6,6 +6,8 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use epr_index::Catalog;
 
+use crate::cache::ResponseCache;
+
 /// The settings the HTTP layer needs, read once at startup.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -17,6 +19,9 @@ pub struct ServerConfig {
     /// `service.name` of the index document (`ELASTIC_APM_SERVICE_NAME` or `package-registry`).
     pub service_name: String,
     pub service_version: String,
+    /// Bytes the JSON response cache may hold (bodies and their compressed forms);
+    /// past it the oldest entries are dropped. Not a setting of the upstream.
+    pub response_cache_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -29,6 +34,7 @@ impl Default for ServerConfig {
             allow_unknown_query_parameters: true,
             service_name: "package-registry".into(),
             service_version: env!("CARGO_PKG_VERSION").into(),
+            response_cache_bytes: 64 << 20,
         }
     }
 }
@@ -47,6 +53,8 @@ pub struct App {
     writer: std::sync::Mutex<()>,
     /// Where the files of storage packages are read; `None` without a storage indexer.
     pub storage: Option<crate::storage_files::StorageEndpoint>,
+    /// The JSON bodies of the current catalog; every swap resets it.
+    pub responses: ResponseCache,
 }
 
 impl AppState {
@@ -60,9 +68,11 @@ impl AppState {
         catalog: Catalog,
         storage: Option<crate::storage_files::StorageEndpoint>,
     ) -> AppState {
+        let catalog = Arc::new(catalog);
         AppState(Arc::new(App {
+            responses: ResponseCache::new(config.response_cache_bytes, &catalog),
             config,
-            catalog: ArcSwap::from_pointee(catalog),
+            catalog: ArcSwap::new(catalog),
             writer: std::sync::Mutex::new(()),
             storage,
         }))
@@ -75,7 +85,9 @@ impl AppState {
     /// Replaces the catalog; requests in flight finish on the one they started with.
     pub fn swap_catalog(&self, catalog: Catalog) {
         let _writer = self.lock_writer();
-        self.0.catalog.store(Arc::new(catalog));
+        let catalog = Arc::new(catalog);
+        self.0.catalog.store(catalog.clone());
+        self.0.responses.reset(&catalog);
     }
 
     /// Derives a new catalog from the current one and swaps it in. Writers run one
@@ -87,6 +99,7 @@ impl AppState {
         let _writer = self.lock_writer();
         let next = Arc::new(change(&self.0.catalog.load())?);
         self.0.catalog.store(next.clone());
+        self.0.responses.reset(&next);
         Ok(next)
     }
 
@@ -98,5 +111,9 @@ impl AppState {
 
     pub fn config(&self) -> &ServerConfig {
         &self.0.config
+    }
+
+    pub fn responses(&self) -> &ResponseCache {
+        &self.0.responses
     }
 }

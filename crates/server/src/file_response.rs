@@ -21,7 +21,7 @@ use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
 use http::header::{
-    ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, IF_MATCH, IF_MODIFIED_SINCE,
+    ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_MATCH, IF_MODIFIED_SINCE,
     IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED, RANGE, X_CONTENT_TYPE_OPTIONS,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -44,15 +44,40 @@ pub fn serve_content(
     last_modified: Option<SystemTime>,
     content: Bytes,
 ) -> Response {
+    serve_content_tagged(
+        method,
+        request_headers,
+        content_type,
+        last_modified,
+        None,
+        content,
+    )
+}
+
+/// [`serve_content`] with an `ETag` header set before the call, as Go's callers do:
+/// `If-Match` and `If-Range` then compare it strongly, `If-None-Match` weakly, and a
+/// 304 carries it instead of `Last-Modified`. `etag` must be a quoted entity tag.
+pub fn serve_content_tagged(
+    method: &Method,
+    request_headers: &HeaderMap,
+    content_type: Option<&str>,
+    last_modified: Option<SystemTime>,
+    etag: Option<&str>,
+    content: Bytes,
+) -> Response {
     let modtime = last_modified.map_or(GoTime::ZERO, GoTime::from_system_time);
     let mut headers = HeaderMap::new();
+    let etag = etag.unwrap_or("");
+    if !etag.is_empty() {
+        insert_text(&mut headers, ETAG, etag);
+    }
 
     // setLastModified
     if !modtime.is_zero_or_epoch() {
         insert_text(&mut headers, LAST_MODIFIED, &format_http_date(modtime));
     }
 
-    let range_header = match check_preconditions(method, request_headers, modtime) {
+    let range_header = match check_preconditions(method, request_headers, modtime, etag) {
         Preconditions::Failed => {
             // Go keeps a Content-Type its caller set before ServeContent (only
             // writeNotModified removes it), and its server writes `Content-Length: 0` for
@@ -71,8 +96,11 @@ pub fn serve_content(
             );
         }
         // writeNotModified removes Content-Type, Content-Length and Content-Encoding, none
-        // of which is set yet; without an ETag it keeps Last-Modified.
+        // of which is set yet; it keeps Last-Modified only without an ETag.
         Preconditions::NotModified => {
+            if !etag.is_empty() {
+                headers.remove(LAST_MODIFIED);
+            }
             return respond(method, StatusCode::NOT_MODIFIED, headers, Bytes::new());
         }
         Preconditions::Proceed(range) => range,
@@ -172,7 +200,7 @@ fn respond(method: &Method, status: StatusCode, headers: HeaderMap, body: Bytes)
 }
 
 /// Go's `serveError` followed by `http.Error`: drops the headers meant for the content
-/// (of those this module sets only Last-Modified), then sends `text` and a newline as plain
+/// (of those this module sets only Last-Modified and ETag), then sends `text` and a newline as plain
 /// text. Go's server computes the Content-Length of the buffered body, even for HEAD.
 fn serve_error(
     method: &Method,
@@ -181,6 +209,7 @@ fn serve_error(
     status: StatusCode,
 ) -> Response {
     headers.remove(LAST_MODIFIED);
+    headers.remove(ETAG);
     headers.remove(CONTENT_LENGTH);
     headers.insert(
         CONTENT_TYPE,
@@ -226,15 +255,16 @@ fn check_preconditions<'a>(
     method: &Method,
     headers: &'a HeaderMap,
     modtime: GoTime,
+    etag: &str,
 ) -> Preconditions<'a> {
-    let mut cond = check_if_match(headers);
+    let mut cond = check_if_match(headers, etag);
     if cond == Cond::None {
         cond = check_if_unmodified_since(headers, modtime);
     }
     if cond == Cond::False {
         return Preconditions::Failed;
     }
-    match check_if_none_match(headers) {
+    match check_if_none_match(headers, etag) {
         Cond::False if is_get_or_head(method) => return Preconditions::NotModified,
         Cond::False => return Preconditions::Failed,
         Cond::None if check_if_modified_since(method, headers, modtime) == Cond::False => {
@@ -243,7 +273,7 @@ fn check_preconditions<'a>(
         Cond::None | Cond::True => {}
     }
     let mut range = header_bytes(headers, &RANGE);
-    if !range.is_empty() && check_if_range(method, headers, modtime) == Cond::False {
+    if !range.is_empty() && check_if_range(method, headers, modtime, etag) == Cond::False {
         range = b"";
     }
     Preconditions::Proceed(range)
@@ -258,9 +288,20 @@ fn header_bytes<'a>(headers: &'a HeaderMap, name: &HeaderName) -> &'a [u8] {
     headers.get(name).map_or(b"", HeaderValue::as_bytes)
 }
 
-/// Go's `checkIfMatch`. Only `*` can match, because the response has no ETag; a list of
-/// ETags (or anything unparsable) fails the precondition.
-fn check_if_match(headers: &HeaderMap) -> Cond {
+/// Go's `etagStrongMatch`: equal and not weak (an absent ETag matches nothing).
+fn etag_strong_match(a: &[u8], b: &str) -> bool {
+    a == b.as_bytes() && a.first() == Some(&b'"')
+}
+
+/// Go's `etagWeakMatch`: equal once `W/` is dropped from both.
+fn etag_weak_match(a: &[u8], b: &str) -> bool {
+    let b = b.as_bytes();
+    a.strip_prefix(b"W/").unwrap_or(a) == b.strip_prefix(b"W/").unwrap_or(b)
+}
+
+/// Go's `checkIfMatch`. Without an ETag only `*` can match; a list of ETags (or
+/// anything unparsable) fails the precondition.
+fn check_if_match(headers: &HeaderMap, etag: &str) -> Cond {
     let mut rest = header_bytes(headers, &IF_MATCH);
     if rest.is_empty() {
         return Cond::None;
@@ -272,7 +313,7 @@ fn check_if_match(headers: &HeaderMap) -> Cond {
             Some(b',') => rest = &rest[1..],
             Some(b'*') => return Cond::True,
             Some(_) => match scan_etag(rest) {
-                // A listed ETag never strongly matches the absent response ETag.
+                Some((tag, _)) if etag_strong_match(tag, etag) => return Cond::True,
                 Some((_, remain)) => rest = remain,
                 None => break,
             },
@@ -298,8 +339,8 @@ fn check_if_unmodified_since(headers: &HeaderMap, modtime: GoTime) -> Cond {
     }
 }
 
-/// Go's `checkIfNoneMatch`. Only `*` matches, because the response has no ETag.
-fn check_if_none_match(headers: &HeaderMap) -> Cond {
+/// Go's `checkIfNoneMatch`. Without an ETag only `*` matches.
+fn check_if_none_match(headers: &HeaderMap, etag: &str) -> Cond {
     let mut rest = header_bytes(headers, &IF_NONE_MATCH);
     if rest.is_empty() {
         return Cond::None;
@@ -311,7 +352,7 @@ fn check_if_none_match(headers: &HeaderMap) -> Cond {
             Some(b',') => rest = &rest[1..],
             Some(b'*') => return Cond::False,
             Some(_) => match scan_etag(rest) {
-                // A listed ETag never weakly matches the absent response ETag.
+                Some((tag, _)) if etag_weak_match(tag, etag) => return Cond::False,
                 Some((_, remain)) => rest = remain,
                 None => break,
             },
@@ -339,9 +380,9 @@ fn check_if_modified_since(method: &Method, headers: &HeaderMap, modtime: GoTime
     }
 }
 
-/// Go's `checkIfRange`: an ETag never matches (no response ETag); a date must equal the
-/// modtime to the second. Note Go tests only `IsZero` here, not the Unix epoch.
-fn check_if_range(method: &Method, headers: &HeaderMap, modtime: GoTime) -> Cond {
+/// Go's `checkIfRange`: an ETag must strongly match the response's; a date must equal
+/// the modtime to the second. Note Go tests only `IsZero` here, not the Unix epoch.
+fn check_if_range(method: &Method, headers: &HeaderMap, modtime: GoTime, etag: &str) -> Cond {
     if !is_get_or_head(method) {
         return Cond::None;
     }
@@ -349,7 +390,14 @@ fn check_if_range(method: &Method, headers: &HeaderMap, modtime: GoTime) -> Cond
     if value.is_empty() {
         return Cond::None;
     }
-    if scan_etag(value).is_some() || modtime.is_zero() {
+    if let Some((tag, _)) = scan_etag(value) {
+        return if etag_strong_match(tag, etag) {
+            Cond::True
+        } else {
+            Cond::False
+        };
+    }
+    if modtime.is_zero() {
         return Cond::False;
     }
     match parse_http_time(value) {
@@ -360,7 +408,7 @@ fn check_if_range(method: &Method, headers: &HeaderMap, modtime: GoTime) -> Cond
 
 /// Go's `scanETag`: a syntactically valid `"..."` or `W/"..."` at the start of `s`
 /// (after trimming), with the text that follows it.
-fn scan_etag(s: &[u8]) -> Option<(&[u8], &[u8])> {
+pub(crate) fn scan_etag(s: &[u8]) -> Option<(&[u8], &[u8])> {
     let s = trim_ascii_space(s);
     let start = if s.starts_with(b"W/") { 2 } else { 0 };
     if s.len() - start < 2 || s[start] != b'"' {
@@ -377,7 +425,7 @@ fn scan_etag(s: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// Go's `textproto.TrimString`: strips ASCII space, tab, CR and LF at both ends.
-fn trim_ascii_space(mut s: &[u8]) -> &[u8] {
+pub(crate) fn trim_ascii_space(mut s: &[u8]) -> &[u8] {
     let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
     while s.first().is_some_and(is_space) {
         s = &s[1..];
@@ -1263,6 +1311,17 @@ mod tests {
         last_modified: Option<SystemTime>,
         content: &'static [u8],
     ) -> Answer {
+        serve_tagged(method, request, content_type, last_modified, None, content).await
+    }
+
+    async fn serve_tagged(
+        method: Method,
+        request: &[(&str, &str)],
+        content_type: Option<&str>,
+        last_modified: Option<SystemTime>,
+        etag: Option<&str>,
+        content: &'static [u8],
+    ) -> Answer {
         let mut headers = HeaderMap::new();
         for (name, value) in request {
             headers.append(
@@ -1270,11 +1329,12 @@ mod tests {
                 HeaderValue::from_str(value).unwrap(),
             );
         }
-        let response = serve_content(
+        let response = serve_content_tagged(
             &method,
             &headers,
             content_type,
             last_modified,
+            etag,
             Bytes::from_static(content),
         );
         let status = response.status();
@@ -1499,6 +1559,65 @@ mod tests {
             let answer = get(&[("if-none-match", value)]).await;
             assert_eq!(answer.status, StatusCode::NOT_MODIFIED, "{value}");
         }
+    }
+
+    /// GET of the text file with ETag `"v1"`.
+    async fn get_tagged(method: Method, request: &[(&str, &str)]) -> Answer {
+        let etag = Some("\"v1\"");
+        serve_tagged(
+            method,
+            request,
+            Some("text/plain"),
+            Some(modtime()),
+            etag,
+            CONTENT,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn with_an_etag_conditionals_compare_it() {
+        let plain = get_tagged(Method::GET, &[]).await;
+        assert_full(&plain);
+        assert_eq!(plain.header("etag"), Some("\"v1\""));
+
+        for value in ["\"v1\"", "W/\"v1\"", "\"v0\", \"v1\""] {
+            let answer = get_tagged(Method::GET, &[("if-none-match", value)]).await;
+            assert_eq!(answer.status, StatusCode::NOT_MODIFIED, "{value}");
+            assert_eq!(answer.header("etag"), Some("\"v1\""));
+            assert_eq!(answer.header("last-modified"), None);
+            assert!(answer.body.is_empty());
+        }
+        let answer = get_tagged(Method::PUT, &[("if-none-match", "\"v1\"")]).await;
+        assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
+        // A stale tag: the content, and If-Modified-Since is not looked at.
+        let answer = get_tagged(
+            Method::GET,
+            &[
+                ("if-none-match", "\"v0\""),
+                ("if-modified-since", MODTIME_HTTP),
+            ],
+        )
+        .await;
+        assert_full(&answer);
+
+        assert_full(&get_tagged(Method::GET, &[("if-match", "\"v1\"")]).await);
+        for value in ["W/\"v1\"", "\"v0\""] {
+            let answer = get_tagged(Method::GET, &[("if-match", value)]).await;
+            assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED, "{value}");
+        }
+
+        let range = ("range", "bytes=0-3");
+        let answer = get_tagged(Method::GET, &[range, ("if-range", "\"v1\"")]).await;
+        assert_eq!(answer.status, StatusCode::PARTIAL_CONTENT);
+        assert_eq!(answer.body, b"0123");
+        for value in ["\"v0\"", "W/\"v1\""] {
+            assert_full(&get_tagged(Method::GET, &[range, ("if-range", value)]).await);
+        }
+        // Go's serveError drops the ETag with the other content headers.
+        let answer = get_tagged(Method::GET, &[("range", "bytes=50-")]).await;
+        assert_eq!(answer.status, StatusCode::RANGE_NOT_SATISFIABLE);
+        assert_eq!(answer.header("etag"), None);
     }
 
     #[tokio::test]

@@ -1,17 +1,24 @@
 //! Thin handlers: extract, ask the catalog, map the answer (spec/api.md §3).
+//! The JSON endpoints compute their body through the response cache, once per
+//! catalog and query.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
+use bytes::Bytes;
 use http::StatusCode;
 use http::request::Parts;
 
-use epr_index::FullDocument;
 use epr_index::query::{self, Endpoint};
 use epr_index::search;
+use epr_index::{Catalog, FullDocument};
 use epr_package::version::Version;
 
 use crate::app::AppState;
+use crate::cache::CacheKey;
 use crate::files;
 use crate::response::{self, AppError};
 use crate::routes::{self, Resolution, Route};
@@ -55,7 +62,7 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
 async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) -> Response {
     let config = state.config();
     match route {
-        Route::Index => index_document(state),
+        Route::Index => index_document(state, req),
         Route::Health => Response::new(Body::empty()),
         Route::Favicon => {
             let mut res = Response::new(Body::from(FAVICON));
@@ -67,12 +74,12 @@ async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) ->
             res
         }
         Route::Search => {
-            search_packages(state, raw_query).unwrap_or_else(|e| e.into_response_with(None))
+            search_packages(state, req, raw_query).unwrap_or_else(|e| e.into_response_with(None))
         }
         Route::Categories => {
-            list_categories(state, raw_query).unwrap_or_else(|e| e.into_response_with(None))
+            list_categories(state, req, raw_query).unwrap_or_else(|e| e.into_response_with(None))
         }
-        Route::PackageInfo { name, version } => find_package(state, &name, &version)
+        Route::PackageInfo { name, version } => find_package(state, req, &name, &version)
             .await
             .unwrap_or_else(|e| e.into_response_with(None)),
         Route::StaticFile {
@@ -89,63 +96,129 @@ async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) ->
     }
 }
 
-fn index_document(state: &AppState) -> Response {
-    use epr_package::decode::ObjBuilder;
-    let c = state.config();
-    let body = ObjBuilder::new()
-        .str("service.name", &c.service_name)
-        .str("service.version", &c.service_version)
-        .build();
-    response::json(body.to_document(), c.cache_index)
-}
-
-fn search_packages(state: &AppState, raw_query: &str) -> Result<Response, AppError> {
-    let c = state.config();
-    let pairs = query::parse_pairs(raw_query);
-    let filter = query::parse_filter(&pairs, Endpoint::Search, c.allow_unknown_query_parameters)
-        .map_err(|e| AppError::BadRequest(e.0))?;
-    let catalog = state.catalog();
-    let hits = search::search(&catalog, &filter).map_err(|e| AppError::NotFound(e.to_string()))?;
-    Ok(response::json(search::render_search(&hits), c.cache_search))
-}
-
-fn list_categories(state: &AppState, raw_query: &str) -> Result<Response, AppError> {
-    let c = state.config();
-    let pairs = query::parse_pairs(raw_query);
-    let filter = query::parse_filter(
-        &pairs,
-        Endpoint::Categories,
-        c.allow_unknown_query_parameters,
-    )
-    .map_err(|e| AppError::BadRequest(e.0))?;
-    let catalog = state.catalog();
-    let counts = search::count_categories(&catalog, &filter)
-        .map_err(|e| AppError::NotFound(e.to_string()))?;
-    Ok(response::json(
-        search::render_categories(&counts),
-        c.cache_categories,
+/// Answers with the body of `key` for `catalog`: from the response cache, or
+/// computed by `build` and kept (errors are answered, not kept).
+fn cached_json(
+    state: &AppState,
+    req: &Parts,
+    catalog: &Arc<Catalog>,
+    key: CacheKey,
+    max_age: Duration,
+    build: impl FnOnce() -> Result<Bytes, AppError>,
+) -> Result<Response, AppError> {
+    let cache = state.responses();
+    let body = cache.get_or_insert_with(catalog, key, build)?;
+    Ok(response::negotiated_json(
+        &req.method,
+        &req.headers,
+        cache,
+        &body,
+        max_age,
     ))
 }
 
-async fn find_package(state: &AppState, name: &str, version: &str) -> Result<Response, AppError> {
+fn index_document(state: &AppState, req: &Parts) -> Response {
+    use epr_package::decode::ObjBuilder;
+    let c = state.config();
+    let build = || -> Result<Bytes, AppError> {
+        let body = ObjBuilder::new()
+            .str("service.name", &c.service_name)
+            .str("service.version", &c.service_version)
+            .build();
+        Ok(Bytes::from(body.to_document()))
+    };
+    cached_json(
+        state,
+        req,
+        &state.catalog(),
+        CacheKey::Index,
+        c.cache_index,
+        build,
+    )
+    .unwrap_or_else(|e| e.into_response_with(None))
+}
+
+fn search_packages(state: &AppState, req: &Parts, raw_query: &str) -> Result<Response, AppError> {
+    let c = state.config();
+    let catalog = state.catalog();
+    let build = || -> Result<Bytes, AppError> {
+        let pairs = query::parse_pairs(raw_query);
+        let filter =
+            query::parse_filter(&pairs, Endpoint::Search, c.allow_unknown_query_parameters)
+                .map_err(|e| AppError::BadRequest(e.0))?;
+        let hits =
+            search::search(&catalog, &filter).map_err(|e| AppError::NotFound(e.to_string()))?;
+        Ok(Bytes::from(search::render_search(&hits)))
+    };
+    let key = CacheKey::Search(raw_query.to_string());
+    cached_json(state, req, &catalog, key, c.cache_search, build)
+}
+
+fn list_categories(state: &AppState, req: &Parts, raw_query: &str) -> Result<Response, AppError> {
+    let c = state.config();
+    let catalog = state.catalog();
+    let build = || -> Result<Bytes, AppError> {
+        let pairs = query::parse_pairs(raw_query);
+        let filter = query::parse_filter(
+            &pairs,
+            Endpoint::Categories,
+            c.allow_unknown_query_parameters,
+        )
+        .map_err(|e| AppError::BadRequest(e.0))?;
+        let counts = search::count_categories(&catalog, &filter)
+            .map_err(|e| AppError::NotFound(e.to_string()))?;
+        Ok(Bytes::from(search::render_categories(&counts)))
+    };
+    let key = CacheKey::Categories(raw_query.to_string());
+    cached_json(state, req, &catalog, key, c.cache_categories, build)
+}
+
+async fn find_package(
+    state: &AppState,
+    req: &Parts,
+    name: &str,
+    version: &str,
+) -> Result<Response, AppError> {
+    let catalog = state.catalog();
+    let key = CacheKey::Package {
+        name: name.to_string(),
+        version: version.to_string(),
+    };
+    let max_age = state.config().cache_index;
+    let cache = state.responses();
+    let body = match cache.get(&catalog, &key) {
+        Some(body) => body,
+        None => {
+            let bytes = full_document(&catalog, name, version).await?;
+            cache.insert(&catalog, key, bytes)
+        }
+    };
+    Ok(response::negotiated_json(
+        &req.method,
+        &req.headers,
+        cache,
+        &body,
+        max_age,
+    ))
+}
+
+/// The `/package/{name}/{version}/` body. A storage package's manifest is read from
+/// the index file it came from and decoded now (catalog.rs says why it is not kept).
+async fn full_document(catalog: &Catalog, name: &str, version: &str) -> Result<Bytes, AppError> {
     Version::parse_strict(version)
         .map_err(|_| AppError::BadRequest("invalid package version".into()))?;
-    let catalog = state.catalog();
     let entry = catalog
         .find(name, version)
         .ok_or_else(|| AppError::NotFound("package revision not found".into()))?;
-    let body = match &entry.full {
-        FullDocument::Ready(bytes) => bytes.clone(),
-        // A storage package: its manifest is read from the index file it came from and
-        // decoded now (catalog.rs explains why it is not kept).
+    match &entry.full {
+        FullDocument::Ready(bytes) => Ok(bytes.clone()),
         FullDocument::Stored(manifest) => {
             let text = manifest.source.read(manifest.range.clone()).await;
             text.and_then(|text| entry.full_from_manifest(&text))
                 .map_err(|error| {
                     tracing::error!(package = %format!("{name}-{version}"), %error, "cannot read the package's manifest from the storage index");
                     AppError::Internal
-                })?
+                })
         }
-    };
-    Ok(response::json(body, state.config().cache_index))
+    }
 }

@@ -9,10 +9,16 @@
 //! - [`storage_files`]: the same for packages of a storage index, read from the
 //!   storage endpoint or bucket.
 //! - [`file_response`]: Go's `http.ServeContent` semantics (ranges, conditionals).
-//! - [`response`]: cache headers, CORS, redirects and error bodies.
+//! - [`response`]: cache headers, CORS, redirects and error bodies, and JSON
+//!   answers with their coding, ETag and 304.
+//! - [`cache`]: the JSON bodies of the current catalog, with ETags and
+//!   compressed forms made once.
+//! - [`encoding`]: `Accept-Encoding` negotiation, gzip and brotli.
 //! - [`app`]: shared state and the atomically swapped catalog.
 
 pub mod app;
+pub mod cache;
+pub mod encoding;
 pub mod file_response;
 pub mod files;
 pub mod handlers;

@@ -1,14 +1,21 @@
 //! Response shapes shared by the handlers: cache headers, CORS, redirects and the
-//! plain-text errors of the upstream (spec/api.md §1.4-§1.6).
+//! plain-text errors of the upstream (spec/api.md §1.4-§1.6), and JSON answers
+//! with their coding, ETag and `304 Not Modified`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::response::Response;
 use http::header::{
-    ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_TYPE, LOCATION, X_CONTENT_TYPE_OPTIONS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
+    ETAG, IF_NONE_MATCH, LOCATION, VARY, X_CONTENT_TYPE_OPTIONS,
 };
-use http::{HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+
+use crate::cache::{CachedBody, ResponseCache};
+use crate::encoding;
+use crate::file_response::{scan_etag, trim_ascii_space};
 
 /// An error answer. Handler errors (400/404) carry the no-cache pair; internal
 /// errors and "resource not found" keep whatever cache headers were set (§1.5).
@@ -79,13 +86,73 @@ pub fn add_cors(res: &mut Response) {
         .insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
 }
 
-/// A JSON body with the public cache headers.
-pub fn json(body: impl Into<Body>, cache: Duration) -> Response {
-    let mut res = Response::new(body.into());
-    res.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    add_cache(&mut res, cache);
+/// A cached JSON body as this request wants it: in the coding `Accept-Encoding`
+/// prefers, with its ETag, `Vary: Accept-Encoding` and the public cache headers;
+/// `304 Not Modified` (no body) when `If-None-Match` names that ETag. Without
+/// `Accept-Encoding` the body is the upstream's bytes.
+pub fn negotiated_json(
+    method: &Method,
+    request: &HeaderMap,
+    cache: &ResponseCache,
+    body: &Arc<CachedBody>,
+    max_age: Duration,
+) -> Response {
+    let (coding, bytes) = cache.encoded(body, encoding::negotiate(request));
+    let etag = body.etag(coding);
+    // The other methods act like GET here (spec/api.md §1.1) but a 304 is only
+    // an answer to GET and HEAD (RFC 9110 §13.1.2); they get the body.
+    let not_modified =
+        (method == Method::GET || method == Method::HEAD) && none_match(request, &etag);
+    let mut res = if not_modified {
+        let mut res = Response::new(Body::empty());
+        *res.status_mut() = StatusCode::NOT_MODIFIED;
+        res
+    } else {
+        let mut res = Response::new(Body::empty());
+        let h = res.headers_mut();
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(token) = coding.token() {
+            h.insert(CONTENT_ENCODING, HeaderValue::from_static(token));
+        }
+        h.insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        *res.body_mut() = Body::from(bytes);
+        res
+    };
+    add_cache(&mut res, max_age);
+    let h = res.headers_mut();
+    h.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    h.insert(
+        ETAG,
+        HeaderValue::from_str(&etag).expect("a quoted hex hash is a valid header value"),
+    );
     res
+}
+
+/// Whether `If-None-Match` holds `*` or an entity tag that weakly matches `etag`
+/// (RFC 9110 §13.1.2: equal opaque tags, `W/` ignored). Every field is read; an
+/// unparsable list stops at the first malformed tag.
+fn none_match(request: &HeaderMap, etag: &str) -> bool {
+    let ours = etag.as_bytes();
+    request.get_all(IF_NONE_MATCH).iter().any(|field| {
+        let mut rest = field.as_bytes();
+        loop {
+            rest = trim_ascii_space(rest);
+            match rest.first() {
+                None => return false,
+                Some(b',') => rest = &rest[1..],
+                Some(b'*') => return true,
+                Some(_) => match scan_etag(rest) {
+                    Some((tag, remain)) => {
+                        if tag.strip_prefix(b"W/").unwrap_or(tag) == ours {
+                            return true;
+                        }
+                        rest = remain;
+                    }
+                    None => return false,
+                },
+            }
+        }
+    })
 }
 
 /// Go's `http.Redirect` with 301: a small HTML body for GET, headers only for HEAD,
@@ -158,6 +225,29 @@ fn html_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        let matches = |values: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append(IF_NONE_MATCH, HeaderValue::from_str(v).unwrap());
+            }
+            none_match(&h, "\"abc-gz\"")
+        };
+        assert!(matches(&["\"abc-gz\""]));
+        assert!(matches(&["W/\"abc-gz\""]));
+        assert!(matches(&["\"x\", \"abc-gz\""]));
+        assert!(matches(&[" \"x\" ,W/\"abc-gz\" "]));
+        assert!(matches(&["\"x\"", "\"abc-gz\""]));
+        assert!(matches(&["*"]));
+        assert!(!matches(&[]));
+        assert!(!matches(&["\"abc\""]));
+        assert!(!matches(&["abc-gz"]));
+        assert!(!matches(&["\"abc-gz"]));
+        // Parsing stops at a malformed tag.
+        assert!(!matches(&["bad, \"abc-gz\""]));
+    }
 
     #[test]
     fn max_age_rounds_half_to_even() {

@@ -4,23 +4,29 @@
 //!
 //! Two ways to reach them:
 //! - an HTTP endpoint (`-storage-endpoint`, upstream's only way): the object is piped
-//!   through, as upstream does: same method, no client headers forwarded, upstream
-//!   status and body relayed with only Content-Length, Content-Type, Last-Modified and
-//!   Date copied;
+//!   through, as upstream does: same method, upstream status and body relayed with
+//!   Content-Length, Content-Type, Last-Modified and Date copied. Unlike upstream, the
+//!   client's range and conditional headers are forwarded and the answer's
+//!   Content-Range, ETag and Accept-Ranges relayed, so a `Range` gets the endpoint's
+//!   206 or 416 and an `If-None-Match` or `If-Modified-Since` its 304; a request
+//!   without them is piped exactly as upstream pipes it;
 //! - a bucket URL (`file://`, `s3://`, `gs://`): read directly, and served like a
-//!   local file (conditional and range requests work).
+//!   local file (conditional and range requests work), with the bucket's ETag.
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::Response;
 use epr_storage::bucket::Bucket;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE, LAST_MODIFIED};
+use http::header::{
+    ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, DATE, ETAG, IF_MATCH,
+    IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED, RANGE,
+};
 use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::file_response::serve_content;
+use crate::file_response::{scan_etag, serve_content_tagged};
 use crate::files::content_type_for;
 use crate::response::{AppError, add_cache, text_error};
 
@@ -104,6 +110,28 @@ impl StorageEndpoint {
     }
 }
 
+/// What the client may ask of the endpoint besides the object itself.
+const FORWARDED: [http::HeaderName; 6] = [
+    RANGE,
+    IF_RANGE,
+    IF_MATCH,
+    IF_NONE_MATCH,
+    IF_MODIFIED_SINCE,
+    IF_UNMODIFIED_SINCE,
+];
+
+/// What is copied from the endpoint's answer: upstream's four, then what range and
+/// conditional answers need.
+const RELAYED: [http::HeaderName; 7] = [
+    CONTENT_LENGTH,
+    CONTENT_TYPE,
+    LAST_MODIFIED,
+    DATE,
+    CONTENT_RANGE,
+    ETAG,
+    ACCEPT_RANGES,
+];
+
 async fn pipe(
     client: &reqwest::Client,
     req: &Parts,
@@ -115,7 +143,13 @@ async fn pipe(
     } else {
         reqwest::Method::GET
     };
-    let upstream = match client.request(method, url).send().await {
+    let mut request = client.request(method, url);
+    for name in FORWARDED {
+        for value in req.headers.get_all(&name) {
+            request = request.header(name.clone(), value.clone());
+        }
+    }
+    let upstream = match request.send().await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(url = %url, error = %e, "package storage request failed");
@@ -128,7 +162,7 @@ async fn pipe(
     let status = StatusCode::from_u16(upstream.status().as_u16())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = http::HeaderMap::new();
-    for name in [CONTENT_LENGTH, CONTENT_TYPE, LAST_MODIFIED, DATE] {
+    for name in RELAYED {
         if let Some(v) = upstream.headers().get(name.as_str())
             && let Ok(v) = HeaderValue::from_bytes(v.as_bytes())
         {
@@ -155,11 +189,13 @@ async fn from_bucket(
 ) -> Response {
     match bucket.get_with_info(key).await {
         Ok(Some((bytes, info))) => {
-            let mut res = serve_content(
+            let etag = info.e_tag.as_deref().and_then(entity_tag);
+            let mut res = serve_content_tagged(
                 &req.method,
                 &req.headers,
                 content_type_for(key),
                 Some(info.last_modified),
+                etag.as_deref(),
                 bytes,
             );
             if res.status() != StatusCode::RANGE_NOT_SATISFIABLE {
@@ -178,9 +214,33 @@ async fn from_bucket(
     }
 }
 
+/// A bucket's e-tag as an HTTP entity tag: S3 and GCS give it quoted, a local
+/// folder as a bare token, quoted here; anything else is not used.
+fn entity_tag(raw: &str) -> Option<String> {
+    if raw.starts_with('"') || raw.starts_with("W/") {
+        return match scan_etag(raw.as_bytes()) {
+            Some((_, [])) => Some(raw.to_string()),
+            _ => None,
+        };
+    }
+    let plain = |b: u8| b == 0x21 || (0x23..=0x7E).contains(&b);
+    (!raw.is_empty() && raw.bytes().all(plain)).then(|| format!("\"{raw}\""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bucket_etags_become_entity_tags() {
+        assert_eq!(entity_tag("\"d41d8\"").as_deref(), Some("\"d41d8\""));
+        assert_eq!(entity_tag("W/\"x\"").as_deref(), Some("W/\"x\""));
+        assert_eq!(entity_tag("2b1-5f3-14").as_deref(), Some("\"2b1-5f3-14\""));
+        assert_eq!(entity_tag(""), None);
+        assert_eq!(entity_tag("a b"), None);
+        assert_eq!(entity_tag("\"open"), None);
+        assert_eq!(entity_tag("\"a\" trailing"), None);
+    }
 
     #[test]
     fn urls_resolve_like_go() {

@@ -8,8 +8,10 @@ mod fixture;
 
 mod artifacts;
 mod categories;
+mod compression_and_etags;
 mod errors_and_routing;
 mod package_info;
 mod precedence_and_reload;
 mod search;
 mod static_files;
+mod storage_artifacts;

@@ -1,0 +1,448 @@
+//! The response cache of the JSON endpoints: each body once per catalog and
+//! query, with its ETag, and each compressed form computed at most once.
+//!
+//! - **Key**: the endpoint and what its body depends on (the raw query of
+//!   `/search` and `/categories`, the name and version of `/package/{n}/{v}/`),
+//!   under the catalog snapshot the body was computed from. The cache serves one
+//!   catalog at a time: [`ResponseCache::reset`] (called by every catalog swap)
+//!   empties it and names the new catalog. A request still running on an older
+//!   catalog computes its body without touching the cache. The catalog is held
+//!   as a `Weak`, which keeps its address from being reused without keeping the
+//!   catalog's contents alive.
+//! - **Entry**: the identity body, a strong ETag (the first 128 bits of the
+//!   body's SHA-256, in hex) and one `OnceLock` per coding, filled by the first
+//!   request that asks for that coding.
+//! - **Bound**: entries are charged their bytes (identity, the compressed forms
+//!   as they are made, the key and a fixed overhead); when the total passes the
+//!   budget ([`crate::ServerConfig::response_cache_bytes`], 64 MiB by default),
+//!   the oldest entries are dropped first. A body larger than the whole budget
+//!   is served without being kept. Errors are never cached.
+//!
+//! Computing a body runs outside the lock: two first requests for the same key
+//! may both compute it, but only the first result is kept and served after.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use bytes::Bytes;
+use epr_index::Catalog;
+use sha2::{Digest, Sha256};
+
+use crate::encoding::{Encoding, MIN_COMPRESS_LEN};
+
+/// What a cached body depends on, besides the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CacheKey {
+    /// `/` and `/index.json`.
+    Index,
+    /// `/search` with its raw query string.
+    Search(String),
+    /// `/categories` with its raw query string.
+    Categories(String),
+    /// `/package/{name}/{version}/`.
+    Package { name: String, version: String },
+}
+
+impl CacheKey {
+    fn text_len(&self) -> usize {
+        match self {
+            CacheKey::Index => 0,
+            CacheKey::Search(q) | CacheKey::Categories(q) => q.len(),
+            CacheKey::Package { name, version } => name.len() + version.len(),
+        }
+    }
+}
+
+/// The map slot, a key copy in the eviction queue, the hash and the locks of an
+/// entry, roughly; charged so that many tiny bodies are bounded too.
+const ENTRY_OVERHEAD: usize = 256;
+
+/// A JSON body with its ETag and its compressed forms, computed once each.
+#[derive(Debug)]
+pub struct CachedBody {
+    key: CacheKey,
+    identity: Bytes,
+    /// Hex of the first 16 bytes of the body's SHA-256.
+    hash: String,
+    gzip: OnceLock<Option<Bytes>>,
+    brotli: OnceLock<Option<Bytes>>,
+}
+
+impl CachedBody {
+    fn new(key: CacheKey, identity: Bytes) -> CachedBody {
+        let digest = Sha256::digest(&identity);
+        let hash = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        CachedBody {
+            key,
+            identity,
+            hash,
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
+        }
+    }
+
+    /// The body as it is, the bytes the upstream sends.
+    pub fn identity(&self) -> &Bytes {
+        &self.identity
+    }
+
+    /// The quoted strong ETag of the body in `encoding`.
+    pub fn etag(&self, encoding: Encoding) -> String {
+        format!("\"{}{}\"", self.hash, encoding.etag_suffix())
+    }
+
+    /// Size charged to the cache before any compressed form exists.
+    fn base_charge(&self) -> usize {
+        self.identity.len() + 2 * self.key.text_len() + ENTRY_OVERHEAD
+    }
+
+    fn slot(&self, encoding: Encoding) -> Option<&OnceLock<Option<Bytes>>> {
+        match encoding {
+            Encoding::Identity => None,
+            Encoding::Gzip => Some(&self.gzip),
+            Encoding::Brotli => Some(&self.brotli),
+        }
+    }
+}
+
+/// Counters of the cache's work, for tests and diagnostics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Bodies computed by the endpoints (cached or not).
+    pub bodies_built: u64,
+    /// Compressions run.
+    pub compressions: u64,
+    /// Entries and bytes currently held.
+    pub entries: usize,
+    pub bytes: usize,
+}
+
+struct Slot {
+    body: Arc<CachedBody>,
+    charged: usize,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// The catalog the entries were computed from.
+    catalog: Weak<Catalog>,
+    entries: HashMap<CacheKey, Slot>,
+    /// Insertion order, oldest first: the eviction order.
+    order: VecDeque<CacheKey>,
+    bytes: usize,
+}
+
+impl Inner {
+    fn serves(&self, catalog: &Arc<Catalog>) -> bool {
+        std::ptr::eq(self.catalog.as_ptr(), Arc::as_ptr(catalog))
+    }
+
+    /// Drops the oldest entries until the total fits in `budget`.
+    fn evict_to(&mut self, budget: usize) {
+        while self.bytes > budget {
+            let Some(key) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(slot) = self.entries.remove(&key) {
+                self.bytes -= slot.charged;
+            }
+        }
+    }
+}
+
+/// See the module documentation.
+pub struct ResponseCache {
+    budget: usize,
+    inner: Mutex<Inner>,
+    bodies_built: AtomicU64,
+    compressions: AtomicU64,
+}
+
+impl ResponseCache {
+    /// An empty cache holding at most `budget` bytes, serving `catalog`.
+    pub fn new(budget: usize, catalog: &Arc<Catalog>) -> ResponseCache {
+        let cache = ResponseCache {
+            budget,
+            inner: Mutex::new(Inner::default()),
+            bodies_built: AtomicU64::new(0),
+            compressions: AtomicU64::new(0),
+        };
+        cache.reset(catalog);
+        cache
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // Every change under the lock leaves the map consistent before it can panic.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets every entry; from now on bodies computed from `catalog` are kept.
+    pub fn reset(&self, catalog: &Arc<Catalog>) {
+        let mut inner = self.lock();
+        *inner = Inner {
+            catalog: Arc::downgrade(catalog),
+            ..Inner::default()
+        };
+    }
+
+    /// The entry of `key` if it was computed from `catalog`.
+    pub fn get(&self, catalog: &Arc<Catalog>, key: &CacheKey) -> Option<Arc<CachedBody>> {
+        let inner = self.lock();
+        if !inner.serves(catalog) {
+            return None;
+        }
+        inner.entries.get(key).map(|slot| slot.body.clone())
+    }
+
+    /// Stores `body`, computed from `catalog`, under `key`, unless an entry is
+    /// already there (that one is returned) or `catalog` is no longer the
+    /// current one (the body is returned without being kept).
+    pub fn insert(&self, catalog: &Arc<Catalog>, key: CacheKey, body: Bytes) -> Arc<CachedBody> {
+        let body = Arc::new(CachedBody::new(key.clone(), body));
+        let charge = body.base_charge();
+        let mut inner = self.lock();
+        if !inner.serves(catalog) || charge > self.budget {
+            return body;
+        }
+        if let Some(existing) = inner.entries.get(&key) {
+            return existing.body.clone();
+        }
+        inner.bytes += charge;
+        inner.order.push_back(key.clone());
+        inner.entries.insert(
+            key,
+            Slot {
+                body: body.clone(),
+                charged: charge,
+            },
+        );
+        inner.evict_to(self.budget);
+        body
+    }
+
+    /// The cached entry of `key`, or the one `build` computes, now kept. This is
+    /// how handlers use the cache: `build` is what the handler did before.
+    pub fn get_or_insert_with<E>(
+        &self,
+        catalog: &Arc<Catalog>,
+        key: CacheKey,
+        build: impl FnOnce() -> Result<Bytes, E>,
+    ) -> Result<Arc<CachedBody>, E> {
+        if let Some(hit) = self.get(catalog, &key) {
+            return Ok(hit);
+        }
+        let body = build()?;
+        self.bodies_built.fetch_add(1, Ordering::Relaxed);
+        Ok(self.insert(catalog, key, body))
+    }
+
+    /// The body in `wanted`, compressing it on first use. Falls back to identity
+    /// (and says so) for short bodies and when compression would not shrink it.
+    pub fn encoded(&self, body: &Arc<CachedBody>, wanted: Encoding) -> (Encoding, Bytes) {
+        let Some(slot) = body.slot(wanted) else {
+            return (Encoding::Identity, body.identity.clone());
+        };
+        if body.identity.len() < MIN_COMPRESS_LEN {
+            return (Encoding::Identity, body.identity.clone());
+        }
+        let mut made = 0;
+        let coded = slot.get_or_init(|| {
+            let coded = wanted.compress(&body.identity);
+            self.compressions.fetch_add(1, Ordering::Relaxed);
+            made = coded.len();
+            (coded.len() < body.identity.len()).then_some(coded)
+        });
+        if made > 0 {
+            self.charge(body, made);
+        }
+        match coded {
+            Some(bytes) => (wanted, bytes.clone()),
+            None => (Encoding::Identity, body.identity.clone()),
+        }
+    }
+
+    /// Adds `bytes` to the charge of `body`, if it is still held.
+    fn charge(&self, body: &Arc<CachedBody>, bytes: usize) {
+        let mut inner = self.lock();
+        let Some(slot) = inner.entries.get_mut(&body.key) else {
+            return;
+        };
+        if !Arc::ptr_eq(&slot.body, body) {
+            return;
+        }
+        slot.charged += bytes;
+        inner.bytes += bytes;
+        inner.evict_to(self.budget);
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let inner = self.lock();
+        CacheStats {
+            bodies_built: self.bodies_built.load(Ordering::Relaxed),
+            compressions: self.compressions.load(Ordering::Relaxed),
+            entries: inner.entries.len(),
+            bytes: inner.bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Arc<Catalog> {
+        Arc::new(Catalog::new(Vec::new()))
+    }
+
+    fn json(len: usize) -> Bytes {
+        let mut s = String::from("[");
+        while s.len() < len {
+            s.push_str("{\"name\": \"a\"},");
+        }
+        s.push(']');
+        Bytes::from(s)
+    }
+
+    #[test]
+    fn a_body_is_built_once_per_key() {
+        let c = catalog();
+        let cache = ResponseCache::new(1 << 20, &c);
+        let key = CacheKey::Search("all=true".into());
+        let first = cache
+            .get_or_insert_with(&c, key.clone(), || Ok::<_, ()>(json(10)))
+            .unwrap();
+        let again = cache
+            .get_or_insert_with(&c, key, || -> Result<Bytes, ()> { panic!("cached") })
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(cache.stats().bodies_built, 1);
+    }
+
+    #[test]
+    fn errors_are_not_kept() {
+        let c = catalog();
+        let cache = ResponseCache::new(1 << 20, &c);
+        let key = CacheKey::Categories("x=1".into());
+        assert!(
+            cache
+                .get_or_insert_with(&c, key.clone(), || Err(()))
+                .is_err()
+        );
+        assert!(cache.get(&c, &key).is_none());
+        assert_eq!(cache.stats().entries, 0);
+    }
+
+    #[test]
+    fn each_coding_is_compressed_once_and_shares_the_bytes() {
+        let c = catalog();
+        let cache = ResponseCache::new(1 << 20, &c);
+        let body = cache.insert(&c, CacheKey::Index, json(4096));
+        let (e1, gz1) = cache.encoded(&body, Encoding::Gzip);
+        let (e2, gz2) = cache.encoded(&body, Encoding::Gzip);
+        assert_eq!((e1, e2), (Encoding::Gzip, Encoding::Gzip));
+        assert_eq!(
+            gz1.as_ptr(),
+            gz2.as_ptr(),
+            "the same allocation, not a copy"
+        );
+        cache.encoded(&body, Encoding::Brotli);
+        cache.encoded(&body, Encoding::Brotli);
+        assert_eq!(cache.stats().compressions, 2);
+        // Identity and both codings are charged.
+        let charged = cache.stats().bytes;
+        assert!(charged > 4096 + gz1.len(), "{charged}");
+    }
+
+    #[test]
+    fn short_bodies_are_not_compressed() {
+        let c = catalog();
+        let cache = ResponseCache::new(1 << 20, &c);
+        let body = cache.insert(&c, CacheKey::Index, json(MIN_COMPRESS_LEN - 20));
+        let (coding, bytes) = cache.encoded(&body, Encoding::Brotli);
+        assert_eq!(coding, Encoding::Identity);
+        assert_eq!(&bytes, body.identity());
+        assert_eq!(cache.stats().compressions, 0);
+    }
+
+    #[test]
+    fn incompressible_bodies_are_sent_as_they_are() {
+        let c = catalog();
+        let cache = ResponseCache::new(1 << 20, &c);
+        // Bytes from a simple generator do not compress.
+        let mut x: u32 = 1;
+        let noise: Vec<u8> = (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        let body = cache.insert(&c, CacheKey::Index, Bytes::from(noise));
+        assert_eq!(cache.encoded(&body, Encoding::Gzip).0, Encoding::Identity);
+        assert_eq!(cache.encoded(&body, Encoding::Gzip).0, Encoding::Identity);
+        assert_eq!(cache.stats().compressions, 1);
+    }
+
+    #[test]
+    fn a_reset_forgets_and_old_catalogs_bypass() {
+        let (old, new) = (catalog(), catalog());
+        let cache = ResponseCache::new(1 << 20, &old);
+        let key = CacheKey::Search(String::new());
+        cache.insert(&old, key.clone(), json(10));
+        cache.reset(&new);
+        assert!(cache.get(&new, &key).is_none());
+        // A request still on the old catalog is answered but not kept.
+        let stale = cache.insert(&old, key.clone(), json(20));
+        assert_eq!(stale.identity().len(), json(20).len());
+        assert_eq!(cache.stats().entries, 0);
+        assert!(cache.get(&old, &key).is_none());
+        cache.insert(&new, key.clone(), json(30));
+        assert!(cache.get(&new, &key).is_some());
+    }
+
+    #[test]
+    fn the_budget_drops_the_oldest_entries() {
+        let c = catalog();
+        let entry = json(2000).len() + 2 * "q=0".len() + ENTRY_OVERHEAD;
+        let cache = ResponseCache::new(3 * entry, &c);
+        for i in 0..10 {
+            cache.insert(&c, CacheKey::Search(format!("q={i}")), json(2000));
+            assert!(cache.stats().bytes <= 3 * entry);
+        }
+        assert_eq!(cache.stats().entries, 3);
+        for i in 7..10 {
+            assert!(cache.get(&c, &CacheKey::Search(format!("q={i}"))).is_some());
+        }
+        // Compressed forms count too: making one pushes the oldest out.
+        let newest = cache.get(&c, &CacheKey::Search("q=9".into())).unwrap();
+        cache.encoded(&newest, Encoding::Gzip);
+        assert_eq!(cache.stats().entries, 2);
+        assert!(cache.get(&c, &CacheKey::Search("q=7".into())).is_none());
+        assert!(cache.stats().bytes <= 3 * entry);
+        // A body larger than the budget is served, not kept.
+        let huge = cache.insert(&c, CacheKey::Index, json(4 * entry));
+        assert_eq!(huge.identity().len(), json(4 * entry).len());
+        assert!(cache.get(&c, &CacheKey::Index).is_none());
+    }
+
+    #[test]
+    fn etags_name_the_body_and_the_coding() {
+        let c = catalog();
+        let cache = ResponseCache::new(1 << 20, &c);
+        let a = cache.insert(&c, CacheKey::Index, Bytes::from_static(b"[]"));
+        let b = cache.insert(
+            &c,
+            CacheKey::Search(String::new()),
+            Bytes::from_static(b"[]"),
+        );
+        let other = cache.insert(&c, CacheKey::Categories(String::new()), json(10));
+        assert_eq!(a.etag(Encoding::Identity), b.etag(Encoding::Identity));
+        assert_ne!(a.etag(Encoding::Identity), other.etag(Encoding::Identity));
+        let tag = a.etag(Encoding::Identity);
+        assert_eq!(tag.len(), 34);
+        assert_eq!(a.etag(Encoding::Gzip), format!("{}-gz\"", &tag[..33]));
+        assert_eq!(a.etag(Encoding::Brotli), format!("{}-br\"", &tag[..33]));
+    }
+}

@@ -1,0 +1,286 @@
+//! The JSON endpoints (`/`, `/index.json`, `/search`, `/categories`,
+//! `/package/{n}/{v}/`): content codings chosen from `Accept-Encoding`, ETags,
+//! `If-None-Match`, and the response cache behind them (issue 5).
+
+use std::io::Read;
+
+use epr_server::{AppState, ServerConfig};
+
+use crate::fixture::{Answer, catalog, config, examples, get, send, state, write_package};
+
+/// One URL per JSON endpoint; the first three bodies are over the compression threshold.
+const JSON_URLS: [&str; 5] = [
+    "/search?all=true",
+    "/package/nginx_logs/1.0.0/",
+    "/search",
+    "/categories",
+    "/index.json",
+];
+
+fn decode(answer: &Answer) -> Vec<u8> {
+    let mut out = Vec::new();
+    match answer.header("content-encoding") {
+        None => out.extend_from_slice(&answer.body),
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(&answer.body[..])
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        Some("br") => {
+            brotli::Decompressor::new(&answer.body[..], 4096)
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        Some(other) => panic!("unexpected coding {other}"),
+    }
+    out
+}
+
+async fn get_with(s: &AppState, uri: &str, headers: &[(&str, &str)]) -> Answer {
+    send(s, "GET", uri, headers).await
+}
+
+fn etag(answer: &Answer) -> String {
+    answer.header("etag").expect("an ETag").to_string()
+}
+
+#[tokio::test]
+async fn without_accept_encoding_the_body_is_identity_with_vary_and_etag() {
+    let s = state(&[examples()]);
+    for url in JSON_URLS {
+        let a = get(&s, url).await;
+        assert_eq!(a.status, 200, "{url}");
+        assert_eq!(a.header("content-encoding"), None, "{url}");
+        assert_eq!(a.header("vary"), Some("Accept-Encoding"), "{url}");
+        assert_eq!(a.header("content-type"), Some("application/json"));
+        assert_eq!(a.all("cache-control"), ["max-age=1", "public"]);
+        assert_eq!(a.header("access-control-allow-origin"), Some("*"));
+        assert_eq!(a.header("content-length"), Some(&*a.body.len().to_string()));
+        let tag = etag(&a);
+        // A strong tag: 128 bits of SHA-256 in hex, quoted.
+        assert_eq!(tag.len(), 34, "{tag}");
+        assert!(tag.starts_with('"') && tag.ends_with('"'));
+        assert!(tag[1..33].bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+    // `/` and `/index.json` are the same document, hence the same tag.
+    assert_eq!(
+        etag(&get(&s, "/").await),
+        etag(&get(&s, "/index.json").await)
+    );
+}
+
+#[tokio::test]
+async fn every_coding_decodes_to_the_identity_bytes() {
+    let s = state(&[examples()]);
+    for url in JSON_URLS {
+        let identity = get(&s, url).await;
+        let tag = etag(&identity);
+        for (asked, token, suffix) in [("gzip", "gzip", "-gz"), ("br", "br", "-br")] {
+            let a = get_with(&s, url, &[("accept-encoding", asked)]).await;
+            assert_eq!(a.status, 200);
+            assert_eq!(a.header("vary"), Some("Accept-Encoding"), "{url}");
+            assert_eq!(decode(&a), identity.body, "{url} in {asked}");
+            assert_eq!(a.header("content-length"), Some(&*a.body.len().to_string()));
+            if identity.body.len() >= epr_server::encoding::MIN_COMPRESS_LEN {
+                assert_eq!(a.header("content-encoding"), Some(token), "{url}");
+                assert!(a.body.len() < identity.body.len() / 2, "{url}");
+                assert_eq!(etag(&a), format!("{}{suffix}\"", &tag[..tag.len() - 1]));
+            } else {
+                // Too short to pay: sent as it is, with the identity tag.
+                assert_eq!(a.header("content-encoding"), None, "{url}");
+                assert_eq!(etag(&a), tag);
+            }
+        }
+    }
+    // The threshold is exercised on both sides.
+    assert!(get(&s, JSON_URLS[0]).await.body.len() >= 1024);
+    assert!(get(&s, "/categories").await.body.len() < 1024);
+}
+
+#[tokio::test]
+async fn the_coding_follows_the_q_values() {
+    let s = state(&[examples()]);
+    let url = "/search?all=true";
+    for (accept, expected) in [
+        ("gzip, deflate, br", Some("br")),
+        ("gzip", Some("gzip")),
+        ("br;q=0.5, gzip;q=0.9", Some("gzip")),
+        ("br;q=0, gzip", Some("gzip")),
+        ("gzip;q=0, br;q=0", None),
+        ("*", Some("br")),
+        ("*;q=0.1, gzip", Some("gzip")),
+        ("*;q=0", None),
+        ("identity, gzip;q=0.5", None),
+        ("deflate", None),
+        ("", None),
+    ] {
+        let a = get_with(&s, url, &[("accept-encoding", accept)]).await;
+        assert_eq!(a.header("content-encoding"), expected, "{accept:?}");
+    }
+}
+
+#[tokio::test]
+async fn if_none_match_gives_304_for_the_current_tag_only() {
+    let s = state(&[examples()]);
+    for url in JSON_URLS {
+        for coding in ["identity", "gzip", "br"] {
+            let accept = ("accept-encoding", coding);
+            let tag = etag(&get_with(&s, url, &[accept]).await);
+            for sent in [
+                tag.clone(),
+                format!("W/{tag}"),
+                format!("\"x\", {tag}"),
+                "*".into(),
+            ] {
+                let a = get_with(&s, url, &[accept, ("if-none-match", sent.as_str())]).await;
+                assert_eq!(a.status, 304, "{url} {coding} {sent}");
+                assert!(a.body.is_empty());
+                assert_eq!(etag(&a), tag);
+                assert_eq!(a.all("cache-control"), ["max-age=1", "public"]);
+                assert_eq!(a.header("vary"), Some("Accept-Encoding"));
+                assert_eq!(a.header("access-control-allow-origin"), Some("*"));
+                assert_eq!(a.header("content-type"), None);
+                assert_eq!(a.header("content-encoding"), None);
+            }
+            let stale = get_with(&s, url, &[accept, ("if-none-match", "\"0123\"")]).await;
+            assert_eq!(stale.status, 200);
+            assert_eq!(etag(&stale), tag);
+        }
+    }
+    // The tag of another coding does not match: the client gets this coding's body.
+    let url = "/search?all=true";
+    let gzip_tag = etag(&get_with(&s, url, &[("accept-encoding", "gzip")]).await);
+    let a = get_with(&s, url, &[("if-none-match", gzip_tag.as_str())]).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("content-encoding"), None);
+    // HEAD: 304 as GET; otherwise the headers of GET with no body.
+    let tag = etag(&get(&s, url).await);
+    let head = send(&s, "HEAD", url, &[("if-none-match", tag.as_str())]).await;
+    assert_eq!(head.status, 304);
+    let head = send(&s, "HEAD", url, &[("accept-encoding", "br")]).await;
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert_eq!(head.header("content-encoding"), Some("br"));
+    let br = get_with(&s, url, &[("accept-encoding", "br")]).await;
+    assert_eq!(head.header("content-length"), br.header("content-length"));
+    // Other methods act like GET (the upstream routes them so) but get no 304.
+    let post = send(&s, "POST", url, &[("if-none-match", tag.as_str())]).await;
+    assert_eq!(post.status, 200);
+    assert!(!post.body.is_empty());
+}
+
+#[tokio::test]
+async fn errors_are_neither_cached_nor_changed() {
+    let s = state(&[examples()]);
+    for (url, status, text) in [
+        (
+            "/search?kibana.version=x",
+            400,
+            "invalid Kibana version 'x'",
+        ),
+        (
+            "/package/nginx_logs/9.9.9/",
+            404,
+            "package revision not found\n",
+        ),
+        ("/package/nginx_logs/1.0/", 400, "invalid package version\n"),
+    ] {
+        for _ in 0..2 {
+            let a = get_with(&s, url, &[("accept-encoding", "gzip, br")]).await;
+            assert_eq!(a.status, status, "{url}");
+            assert!(a.text().starts_with(text), "{url}: {}", a.text());
+            assert_eq!(a.all("cache-control"), ["max-age=0", "private, no-store"]);
+            assert_eq!(a.header("etag"), None);
+            assert_eq!(a.header("vary"), None);
+            assert_eq!(a.header("content-encoding"), None);
+        }
+    }
+    assert_eq!(s.responses().stats().entries, 0);
+}
+
+#[tokio::test]
+async fn bodies_and_compressions_are_made_once_per_catalog() {
+    let s = state(&[examples()]);
+    let url = "/search?all=true";
+    let first = get_with(&s, url, &[("accept-encoding", "gzip")]).await;
+    for _ in 0..5 {
+        let again = get_with(&s, url, &[("accept-encoding", "gzip")]).await;
+        assert_eq!(again.body, first.body);
+        get(&s, url).await;
+    }
+    let stats = s.responses().stats();
+    assert_eq!((stats.bodies_built, stats.compressions), (1, 1));
+    for _ in 0..3 {
+        get_with(&s, url, &[("accept-encoding", "br")]).await;
+    }
+    assert_eq!(s.responses().stats().compressions, 2);
+    // The cache holds the very bytes it serves.
+    let cache = s.responses();
+    let catalog = s.catalog();
+    let key = epr_server::cache::CacheKey::Search("all=true".into());
+    let cached = cache.get(&catalog, &key).expect("cached");
+    let (_, one) = cache.encoded(&cached, epr_server::encoding::Encoding::Gzip);
+    let (_, two) = cache.encoded(&cached, epr_server::encoding::Encoding::Gzip);
+    assert_eq!(one.as_ptr(), two.as_ptr());
+    assert_eq!(one, first.body);
+}
+
+#[tokio::test]
+async fn etags_are_stable_per_catalog_and_follow_a_swap() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_package(tmp.path(), "one", "1.0.0", "");
+    let paths = [tmp.path().to_path_buf()];
+    let s = state(&paths);
+    let url = "/search?all=true";
+    let before = etag(&get(&s, url).await);
+    assert_eq!(etag(&get(&s, url).await), before);
+
+    // The same packages again: the cache starts over, the tag is the same.
+    s.swap_catalog(catalog(&paths));
+    let a = get_with(&s, url, &[("if-none-match", before.as_str())]).await;
+    assert_eq!(a.status, 304);
+    assert_eq!(s.responses().stats().bodies_built, 2);
+
+    // A new package: a new body and tag; the old tag is stale.
+    write_package(tmp.path(), "two", "1.0.0", "");
+    s.swap_catalog(catalog(&paths));
+    let a = get_with(&s, url, &[("if-none-match", before.as_str())]).await;
+    assert_eq!(a.status, 200);
+    assert_ne!(etag(&a), before);
+    assert_eq!(a.json().as_array().unwrap().len(), 2);
+
+    // update_catalog invalidates as well.
+    let after_swap = etag(&a);
+    s.update_catalog(|_| Ok::<_, ()>(catalog(&[examples()])))
+        .unwrap();
+    assert_ne!(etag(&get(&s, url).await), after_swap);
+}
+
+#[tokio::test]
+async fn the_cache_stays_within_its_budget() {
+    let budget = 32 * 1024;
+    let s = AppState::new(
+        ServerConfig {
+            response_cache_bytes: budget,
+            ..config()
+        },
+        catalog(&[examples()]),
+    );
+    let all = get(&s, "/search?all=true").await.body;
+    // Distinct queries with the same large body, each with both codings.
+    for i in 0..40 {
+        let url = format!("/search?all=true&n={i}");
+        for coding in ["identity", "gzip", "br"] {
+            let a = get_with(&s, &url, &[("accept-encoding", coding)]).await;
+            assert_eq!(decode(&a), all);
+        }
+        let stats = s.responses().stats();
+        assert!(stats.bytes <= budget, "{stats:?}");
+    }
+    let stats = s.responses().stats();
+    assert!(stats.entries >= 1 && stats.entries < 40, "{stats:?}");
+    // The newest entry is kept and served without being built again.
+    let built = stats.bodies_built;
+    get(&s, "/search?all=true&n=39").await;
+    assert_eq!(s.responses().stats().bodies_built, built);
+}
