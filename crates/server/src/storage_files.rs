@@ -8,8 +8,9 @@
 //!   Content-Length, Content-Type, Last-Modified and Date copied. Unlike upstream, the
 //!   client's range and conditional headers are forwarded and the answer's
 //!   Content-Range, ETag and Accept-Ranges relayed, so a `Range` gets the endpoint's
-//!   206 or 416 and an `If-None-Match` or `If-Modified-Since` its 304; a request
-//!   without them is piped exactly as upstream pipes it;
+//!   206 or 416 and an `If-None-Match` or `If-Modified-Since` its 304. A request
+//!   without them reaches the endpoint exactly as upstream sends it, and its answer
+//!   differs from upstream's only by the endpoint's ETag and Accept-Ranges;
 //! - a bucket URL (`file://`, `s3://`, `gs://`): read directly, and served like a
 //!   local file (conditional and range requests work), with the bucket's ETag.
 
