@@ -100,6 +100,30 @@ def proc_status(pid):
     return out
 
 
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by these processes (all their threads)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime and stime, fields 14 and 15 of stat
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def settle(server, limit=120):
+    """Waits until `server` uses no more CPU (work left over from requests wrk gave up
+    on would otherwise run during the next measurement); returns the seconds waited."""
+    start = time.perf_counter()
+    last = cpu_seconds(server.pids())
+    while time.perf_counter() - start < limit:
+        time.sleep(0.2)
+        now = cpu_seconds(server.pids())
+        if now - last < 0.01:
+            break
+        last = now
+    return time.perf_counter() - start
+
+
 def machine():
     model = "?"
     with open("/proc/cpuinfo") as f:
@@ -228,6 +252,9 @@ class Registry:
     def hwm_kib(self):
         return proc_status(self.proc.pid)["VmHWM"]
 
+    def pids(self):
+        return [self.proc.pid]
+
     def logged(self, message):
         """The fields of the first log line with this message ({} if none)."""
         with open(self.log_path, errors="replace") as f:
@@ -341,6 +368,11 @@ class Nginx:
         with open(os.path.join(self.dir, "error.log"), errors="replace") as f:
             raise Fail(f"nginx did not start (config {self.conf}): {f.read()[-2000:]}")
 
+    def pids(self):
+        """The master and its workers."""
+        with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+            return [self.proc.pid] + [int(p) for p in f.read().split()]
+
     def problems(self):
         path = os.path.join(self.dir, "error.log")
         if not os.path.exists(path):
@@ -432,8 +464,11 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
 
 def wrk(a, port, uri, headers, seconds):
-    """One wrk run: requests/s, p99 latency (ms), requests, errors."""
-    cmd = [tool("wrk"), "--latency", "-t", str(a.threads), "-c", str(a.connections), "-d", f"{seconds}s"]
+    """One wrk run: requests/s, p99 latency (ms), requests, errors, and `failed` (why) when
+    an answer was not 2xx or none came: recorded and reported, not fatal, so a slow endpoint
+    does not lose the other figures (the script still exits non-zero at the end)."""
+    cmd = [tool("wrk"), "--latency", "-t", str(a.threads), "-c", str(a.connections), "-d", f"{seconds}s",
+           "--timeout", f"{a.timeout}s"]
     for k, v in headers.items():
         cmd += ["-H", f"{k}: {v}"]
     cmd.append(f"http://127.0.0.1:{port}{uri}")
@@ -450,24 +485,32 @@ def wrk(a, port, uri, headers, seconds):
          "socket_errors": dict(zip(["connect", "read", "write", "timeout"], map(int, errors.groups())))
          if errors else {}}
     if r["non_2xx"] or r["requests"] == 0:
-        raise Fail(f"{' '.join(cmd)}: {r['non_2xx']} non-2xx answers of {r['requests']}:\n{out}")
+        r["failed"] = f"{' '.join(cmd)}: {r['requests']} answers, {r['non_2xx']} not 2xx, " \
+                      f"socket errors {r['socket_errors']}"
     return r
 
 
-def measure(a, port, uri, headers):
+def measure(a, server, uri, headers):
+    """wrk after a warm-up, plus the server's CPU seconds for it (`cpu_s`, including work
+    that goes on after wrk stops) and how long that work went on (`settle_s`)."""
     if a.warmup:
-        wrk(a, port, uri, headers, a.warmup)
-    return wrk(a, port, uri, headers, a.duration)
+        wrk(a, server.port, uri, headers, a.warmup)
+        settle(server)
+    before = cpu_seconds(server.pids())
+    r = wrk(a, server.port, uri, headers, a.duration)
+    r["settle_s"] = settle(server)
+    r["cpu_s"] = cpu_seconds(server.pids()) - before
+    return r
 
 
 def load(a, reg, nginx, queries, run_no):
     """{key: {"ours": wrk, "nginx": wrk}}, ours and nginx interleaved, order alternating by run."""
     out = {}
     for key, _, uri, headers in queries:
-        order = [("ours", reg.port), ("nginx", nginx.port)]
+        order = [("ours", reg), ("nginx", nginx)]
         if run_no % 2:
             order.reverse()
-        out[key] = {who: measure(a, port, uri, headers) for who, port in order}
+        out[key] = {who: measure(a, server, uri, headers) for who, server in order}
         # VmHWM only grows: the query after which it grew is the one that needed the memory.
         out[key]["ours"]["hwm_kib"] = reg.hwm_kib()
         print(f"  {key}: ours {out[key]['ours']['rps']:.0f} req/s, nginx {out[key]['nginx']['rps']:.0f} req/s",
@@ -567,21 +610,35 @@ def report_load(label, c):
     runs = c["runs"]
     print(f"\nUnder load, {label}: requests/s and p99 latency, medians (registry / nginx serving the same bytes)\n")
     print("| query | bytes | ours req/s | nginx req/s | ours / nginx | ours p99 | nginx p99 | ours req/s, runs "
-          "| ours VmHWM after |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| CPU µs/req ours | CPU µs/req nginx | ours VmHWM after |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for key, q in c["queries"].items():
         ans = c["answers"][key]
         ours = [r["load"][key]["ours"] for r in runs]
         ngx = [r["load"][key]["nginx"] for r in runs]
         o, n = med([w["rps"] for w in ours]), med([w["rps"] for w in ngx])
         note = " (server sends identity; nginx gzip)" if ans.get("server_sends_identity") else ""
-        print(f"| {q['label']}{note} | {ans['bytes']:,} | {o:,.0f} | {n:,.0f} | {o / n:.2f} | "
+        failed = sum("failed" in w for w in ours + ngx)
+        note += f" (**{failed} run(s) failed**, see below)" if failed else ""
+        print(f"| {q['label']}{note} | {ans['bytes']:,} | {o:,.0f} | {n:,.0f} | {o / n if n else 0:.2f} | "
               f"{med([w['p99_ms'] for w in ours]):.1f} ms | {med([w['p99_ms'] for w in ngx]):.1f} ms | "
-              f"{listed([w['rps'] for w in ours], 0)} | {mib(med([w['hwm_kib'] for w in ours])):.0f} MiB |")
-    errors = {k: v for r in runs for who in ("ours", "nginx") for key, w in r["load"].items()
-              for k, v in w[who]["socket_errors"].items() if v}
-    if errors:
-        print(f"\nwrk socket errors in some runs: {errors}")
+              f"{listed([w['rps'] for w in ours], 0)} | {cpu_per_request(ours)} | {cpu_per_request(ngx)} | "
+              f"{mib(med([w['hwm_kib'] for w in ours])):.0f} MiB |")
+    for key in c["queries"]:
+        for who in ("ours", "nginx"):
+            errors = {}
+            for r in runs:
+                for k, v in r["load"][key][who]["socket_errors"].items():
+                    errors[k] = errors.get(k, 0) + v
+            if any(errors.values()):
+                print(f"\nwrk socket errors, {key} ({who}), all runs: "
+                      + ", ".join(f"{k} {v}" for k, v in errors.items() if v))
+
+
+def cpu_per_request(runs):
+    """The server's median CPU time per answered request, in µs."""
+    per = [w["cpu_s"] / w["requests"] * 1e6 for w in runs if w["requests"]]
+    return f"{med(per):,.0f}" if per else "-"
 
 
 def report_targets(res):
@@ -609,6 +666,12 @@ def report_targets(res):
             print(f"| {what} | {want} | {got} | {'yes' if ok else '**no**'} |")
 
 
+def failures(res):
+    """The `failed` reasons of every wrk measurement, warm-ups excluded."""
+    return [w["failed"] for c in res["corpora"].values() for r in c["runs"] for q in r.get("load", {}).values()
+            for w in q.values() if "failed" in w]
+
+
 # --- main ----------------------------------------------------------------------------
 
 def parse_args():
@@ -625,6 +688,8 @@ def parse_args():
     ap.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     ap.add_argument("--duration", type=int, help="wrk seconds per measurement (default 10; --smoke: 1)")
     ap.add_argument("--warmup", type=int, help="wrk warm-up seconds before each (default 2; --smoke: 0)")
+    ap.add_argument("--timeout", type=int, default=10,
+                    help="wrk seconds before a request counts as a timeout (default 10)")
     ap.add_argument("--binary", "--bin", default=os.path.join(TARGET, "release", "package-registry"))
     ap.add_argument("--make-bucket", default=os.path.join(TARGET, "release", "examples", "make_bucket"))
     ap.add_argument("--corpus", default=os.path.join(ROOT, "../shared/corpus/production-latest"))
@@ -665,6 +730,9 @@ def main():
             with open(a.json, "w") as f:
                 json.dump(res, f, indent=2)
                 f.write("\n")
+        failed = failures(res)
+        if failed:
+            raise Fail(f"{len(failed)} wrk measurement(s) failed:\n" + "\n".join(failed))
     except (Fail, subprocess.CalledProcessError) as e:
         sys.exit(f"bench_load: {e}")
     finally:
