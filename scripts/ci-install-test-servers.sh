@@ -5,6 +5,7 @@
 #   moto 5.2.1 (S3 emulator, Python): enforces If-None-Match / If-Match on PutObject.
 #   fake-gcs-server v1.56.1 (GCS emulator, Go): used for GCS reads only.
 #   gnupg: gpg, used by the signature tests to check our signatures interoperate.
+#   wrk and nginx: the load benchmark (scripts/bench_load.py; .ci/run runs its --smoke).
 set -euo pipefail
 
 MOTO_VERSION=5.2.1
@@ -26,9 +27,14 @@ if ! have fake-gcs-server && [ ! -x "$gobin/fake-gcs-server" ]; then
   go install "github.com/fsouza/fake-gcs-server@${FAKE_GCS_VERSION}"
 fi
 
-if ! have gpg; then
-  echo "installing gnupg"
+# Debian packages, named by the command they provide; one apt-get for all that are missing.
+missing=()
+have gpg || missing+=(gnupg)
+have wrk || missing+=(wrk)
+have nginx || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}"
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnupg >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
