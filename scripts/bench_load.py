@@ -45,8 +45,10 @@ unless --versions is given. Exits non-zero if anything fails: a server not ready
 status other than 200, wrk or nginx missing, or a wrk run with an answer not 2xx or
 no answer at all (that one after printing every figure). Results: docs/PERFORMANCE.md.
 """
-import argparse, gzip, hashlib, http.client, json, os, platform, re, shutil, signal, socket
-import statistics, subprocess, sys, tempfile, time, zipfile
+import argparse, gzip, hashlib, http.client, json, os, re, shutil, signal
+import subprocess, sys, tempfile, time
+
+from benchlib import free_port, machine, med, proc_status, run, unpack_package_zip
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
@@ -81,16 +83,6 @@ class Fail(Exception):
     """Something did not work: the benchmark stops and exits non-zero."""
 
 
-def run(cmd, **kw):
-    return subprocess.run(cmd, check=True, **kw)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def fetch(port, path, headers=None, timeout=30):
     """(status, lower-cased headers, body) of one GET; the body is not decompressed."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -100,17 +92,6 @@ def fetch(port, path, headers=None, timeout=30):
         return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
     finally:
         c.close()
-
-
-def proc_status(pid):
-    """VmRSS and VmHWM of a process, in KiB."""
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(value.split()[0])
-    return out
 
 
 def cpu_seconds(pids):
@@ -135,19 +116,6 @@ def settle(server, limit=120):
             break
         last = now
     return time.perf_counter() - start
-
-
-def machine():
-    model = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem_kib = int(f.readline().split()[1])
-    return {"cpu": model, "cores": os.cpu_count(), "ram_gib": round(mem_kib / 2**20, 1),
-            "kernel": platform.release(), "os": platform.platform(), "loadavg_at_start": os.getloadavg()}
 
 
 # --- the corpora ---------------------------------------------------------------------
@@ -196,13 +164,7 @@ def make_zips(a, zips, dest):
 def make_folders(zip_dir, zips, dest):
     """<name>-<version>.zip (one top folder <name>-<version>/) -> dest/<name>/<version>/."""
     for z in zips:
-        stem = z[:-4]
-        name, version = stem.rsplit("-", 1)
-        target = os.path.join(dest, name)
-        os.makedirs(target, exist_ok=True)
-        with zipfile.ZipFile(os.path.join(zip_dir, z)) as f:
-            f.extractall(target)
-        os.rename(os.path.join(target, stem), os.path.join(target, version))
+        unpack_package_zip(os.path.join(zip_dir, z), dest)
 
 
 def make_bucket(a, zip_dir, versions, dest):
@@ -227,6 +189,17 @@ def corpora(a, work):
 
 
 # --- the servers ---------------------------------------------------------------------
+
+def stop_process(proc, sig):
+    """Sends `sig` and waits up to 30 s, then kills."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
 
 class Registry:
     """One package-registry process on loopback, its log in a file."""
@@ -291,13 +264,7 @@ class Registry:
             return [l.strip() for l in f if re.search(r'"level":"(WARN|ERROR)"|\b(WARN|ERROR)\b', l)]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, signal.SIGTERM)
         self.log.close()
 
 
@@ -394,13 +361,7 @@ class Nginx:
             return [l.strip() for l in f if "[warn]" in l or "[error]" in l or "[crit]" in l or "[alert]" in l]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)  # graceful: workers finish, master exits
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, signal.SIGQUIT)  # graceful: workers finish, master exits
         self.log.close()
 
 
@@ -575,10 +536,6 @@ def bench_corpus(a, work, label, kind, path):
 
 
 # --- the report ----------------------------------------------------------------------
-
-def med(values):
-    return statistics.median(values)
-
 
 def mib(kib):
     return kib / 1024

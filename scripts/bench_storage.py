@@ -25,15 +25,13 @@ corpus of real packages (default ../shared/corpus/production-latest). Builds the
 release binary and the bucket generator (crates/storage/examples/make_bucket.rs) when
 missing, in $CARGO_TARGET_DIR or target/.
 """
-import argparse, datetime, glob, json, os, platform, re, shutil, signal, socket, statistics
+import argparse, datetime, glob, json, os, re, shutil, signal
 import subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+
+from benchlib import free_port, machine, med, proc_status, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, check=True, **kw)
 
 
 def build(a):
@@ -123,12 +121,6 @@ def make_bucket(a, work, versions, exclude):
     return out, size
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def http_get(port, path):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
@@ -137,17 +129,6 @@ def http_get(port, path):
         return e.code, b""
     except OSError:
         return None, b""
-
-
-def proc_status(pid):
-    """VmRSS and VmHWM of a process, in KiB."""
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(value.split()[0])
-    return out
 
 
 class Registry:
@@ -339,33 +320,8 @@ def registry_run(a, work, template, name, version, zip_path, public, expect, ful
         shutil.rmtree(bucket, ignore_errors=True)
 
 
-def med(values):
-    return statistics.median(values)
-
-
 def fmt_runs(values, scale=1.0, digits=3):
     return ", ".join(f"{v * scale:.{digits}f}" for v in values)
-
-
-def machine():
-    model = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem_kib = int(f.readline().split()[1])
-    os_name = platform.platform()
-    try:
-        with open("/etc/os-release") as f:
-            for line in f:
-                if line.startswith("PRETTY_NAME="):
-                    os_name = line.split("=", 1)[1].strip().strip('"') + f", Linux {platform.release()}"
-    except OSError:
-        pass
-    return {"cores": os.cpu_count(), "cpu": model, "ram_gib": round(mem_kib / 2**20, 1), "os": os_name,
-            "loadavg_at_start": os.getloadavg()}
 
 
 def main():

@@ -9,7 +9,9 @@ For each layout: start the server, then GET /search?all=true, /categories and
 /search?all=true must list every package. Ends with 'N passed, M failed'.
 Standard library only.
 """
-import argparse, http.client, json, os, shutil, socket, subprocess, sys, tempfile, time, zipfile
+import argparse, http.client, json, os, shutil, socket, subprocess, sys, tempfile, time
+
+from benchlib import unpack_package_zip
 
 def free_port():
     with socket.socket() as s:
@@ -27,15 +29,8 @@ def get(port, path):
 def unpack(corpus, dest):
     """<name>-<version>.zip -> dest/<name>/<version>/..."""
     for f in sorted(os.listdir(corpus)):
-        if not f.endswith(".zip"):
-            continue
-        stem = f[:-4]
-        name, version = stem.rsplit("-", 1)
-        target = os.path.join(dest, name)
-        os.makedirs(target, exist_ok=True)
-        with zipfile.ZipFile(os.path.join(corpus, f)) as z:
-            z.extractall(target)
-        os.rename(os.path.join(target, stem), os.path.join(target, version))
+        if f.endswith(".zip"):
+            unpack_package_zip(os.path.join(corpus, f), dest)
 
 def check_layout(server, label, package_path, expected):
     tmp = tempfile.mkdtemp(prefix=f"corpus-{label}-")
