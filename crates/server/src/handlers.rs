@@ -18,7 +18,7 @@ use epr_index::{Catalog, FullDocument};
 use epr_package::version::Version;
 
 use crate::app::AppState;
-use crate::cache::CacheKey;
+use crate::cache::{CacheKey, CachedBody};
 use crate::files;
 use crate::response::{self, AppError};
 use crate::routes::{self, Resolution, Route};
@@ -106,15 +106,18 @@ fn cached_json(
     max_age: Duration,
     build: impl FnOnce() -> Result<Bytes, AppError>,
 ) -> Result<Response, AppError> {
-    let cache = state.responses();
-    let body = cache.get_or_insert_with(catalog, key, build)?;
-    Ok(response::negotiated_json(
-        &req.method,
-        &req.headers,
-        cache,
-        &body,
-        max_age,
-    ))
+    let body = state.responses().get_or_insert_with(catalog, key, build)?;
+    Ok(answer_json(state, req, &body, max_age))
+}
+
+/// A cached body in the coding the request asks for, or 304.
+fn answer_json(
+    state: &AppState,
+    req: &Parts,
+    body: &Arc<CachedBody>,
+    max_age: Duration,
+) -> Response {
+    response::negotiated_json(&req.method, &req.headers, state.responses(), body, max_age)
 }
 
 fn index_document(state: &AppState, req: &Parts) -> Response {
@@ -184,7 +187,7 @@ async fn find_package(
         name: name.to_string(),
         version: version.to_string(),
     };
-    let max_age = state.config().cache_index;
+    // Not `cached_json`: a storage package's body is read asynchronously.
     let cache = state.responses();
     let body = match cache.get(&catalog, &key) {
         Some(body) => body,
@@ -193,13 +196,7 @@ async fn find_package(
             cache.insert(&catalog, key, bytes)
         }
     };
-    Ok(response::negotiated_json(
-        &req.method,
-        &req.headers,
-        cache,
-        &body,
-        max_age,
-    ))
+    Ok(answer_json(state, req, &body, state.config().cache_index))
 }
 
 /// The `/package/{name}/{version}/` body. A storage package's manifest is read from

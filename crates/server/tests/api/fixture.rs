@@ -44,6 +44,18 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The whole response, its body read.
+    pub async fn read(res: axum::response::Response) -> Answer {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
@@ -75,14 +87,7 @@ pub async fn send(state: &AppState, method: &str, uri: &str, headers: &[(&str, &
         .oneshot(req.body(Body::empty()).unwrap())
         .await
         .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    Answer::read(res).await
 }
 
 pub async fn get(state: &AppState, uri: &str) -> Answer {

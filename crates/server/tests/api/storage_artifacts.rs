@@ -11,7 +11,6 @@ use epr_server::file_response::serve_content_tagged;
 use epr_server::storage_files::StorageEndpoint;
 use epr_storage::bucket::Bucket;
 use http::{HeaderMap, Request};
-use http_body_util::BodyExt;
 
 use crate::fixture::Answer;
 
@@ -31,14 +30,7 @@ async fn ask(endpoint: &StorageEndpoint, method: &str, headers: &[(&str, &str)])
     }
     let (parts, ()) = req.body(()).unwrap().into_parts();
     let res = endpoint.serve(&parts, KEY, Duration::from_secs(1)).await;
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    Answer::read(res).await
 }
 
 /// A storage endpoint on a loopback port that serves [`CONTENT`] with ETag `"v1"`
