@@ -55,6 +55,8 @@ pub struct App {
     pub storage: Option<crate::storage_files::StorageEndpoint>,
     /// The JSON bodies of the current catalog; every swap resets it.
     pub responses: ResponseCache,
+    /// Folder packages being zipped for download: one per core at a time.
+    zip_permits: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -75,6 +77,9 @@ impl AppState {
             catalog: ArcSwap::new(catalog),
             writer: std::sync::Mutex::new(()),
             storage,
+            zip_permits: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         }))
     }
 
@@ -115,5 +120,9 @@ impl AppState {
 
     pub fn responses(&self) -> &ResponseCache {
         &self.0.responses
+    }
+
+    pub fn zip_permits(&self) -> &tokio::sync::Semaphore {
+        &self.0.zip_permits
     }
 }

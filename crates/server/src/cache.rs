@@ -1,5 +1,8 @@
 //! The response cache of the JSON endpoints: each body once per catalog and
-//! query, with its ETag, and each compressed form computed at most once.
+//! query, with its ETag, and each compressed form computed at most once. It also
+//! keeps files that would otherwise be rebuilt per request: the files inside zip
+//! packages (inflated once) and the zips of folder packages (zipped once), up to
+//! [`ResponseCache::file_limit`] bytes each.
 //!
 //! - **Key**: the endpoint and what its body depends on (the raw query of
 //!   `/search` and `/categories`, the name and version of `/package/{n}/{v}/`),
@@ -42,6 +45,14 @@ pub enum CacheKey {
     Categories(String),
     /// `/package/{name}/{version}/`.
     Package { name: String, version: String },
+    /// A file inside a zip package (inflated once, not per request).
+    File {
+        name: String,
+        version: String,
+        path: String,
+    },
+    /// The zip of a folder package, as `/epr/` downloads it.
+    FolderZip { name: String, version: String },
 }
 
 impl CacheKey {
@@ -49,7 +60,14 @@ impl CacheKey {
         match self {
             CacheKey::Index => 0,
             CacheKey::Search(q) | CacheKey::Categories(q) => q.len(),
-            CacheKey::Package { name, version } => name.len() + version.len(),
+            CacheKey::Package { name, version } | CacheKey::FolderZip { name, version } => {
+                name.len() + version.len()
+            }
+            CacheKey::File {
+                name,
+                version,
+                path,
+            } => name.len() + version.len() + path.len(),
         }
     }
 }
@@ -63,20 +81,19 @@ const ENTRY_OVERHEAD: usize = 256;
 pub struct CachedBody {
     key: CacheKey,
     identity: Bytes,
-    /// Hex of the first 16 bytes of the body's SHA-256.
-    hash: String,
+    /// Hex of the first 16 bytes of the body's SHA-256, computed when first asked
+    /// for (files are served without an ETag, so theirs never is).
+    hash: OnceLock<String>,
     gzip: OnceLock<Option<Bytes>>,
     brotli: OnceLock<Option<Bytes>>,
 }
 
 impl CachedBody {
     fn new(key: CacheKey, identity: Bytes) -> CachedBody {
-        let digest = Sha256::digest(&identity);
-        let hash = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         CachedBody {
             key,
             identity,
-            hash,
+            hash: OnceLock::new(),
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
         }
@@ -89,7 +106,11 @@ impl CachedBody {
 
     /// The quoted strong ETag of the body in `encoding`.
     pub fn etag(&self, encoding: Encoding) -> String {
-        format!("\"{}{}\"", self.hash, encoding.etag_suffix())
+        let hash = self.hash.get_or_init(|| {
+            let digest = Sha256::digest(&self.identity);
+            digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+        });
+        format!("\"{hash}{}\"", encoding.etag_suffix())
     }
 
     /// Size charged to the cache before any compressed form exists.
@@ -170,6 +191,13 @@ impl ResponseCache {
         };
         cache.reset(catalog);
         cache
+    }
+
+    /// The largest file ([`CacheKey::File`], [`CacheKey::FolderZip`]) worth keeping:
+    /// a sixteenth of the budget, so that a few large artifacts cannot push out
+    /// the JSON bodies.
+    pub fn file_limit(&self) -> usize {
+        self.budget / 16
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {

@@ -65,6 +65,106 @@ pub fn serve_content_tagged(
     etag: Option<&str>,
     content: Bytes,
 ) -> Response {
+    let size = i64::try_from(content.len()).unwrap_or(i64::MAX);
+    let sniff = || sniff_content_type(&content[..content.len().min(SNIFF_LEN)]);
+    let request = Request {
+        method,
+        headers: request_headers,
+    };
+    match plan(request, content_type, sniff, last_modified, etag, size) {
+        Plan::Done(response) => response,
+        Plan::Send(send) => send.with_content(method, content),
+    }
+}
+
+/// [`serve_content`] for a file on disk, read as it is sent: a whole file or one
+/// range is streamed in 64 KiB chunks, so a download holds one chunk in memory
+/// however large the file (several ranges, which clients rarely ask for, read the
+/// file whole). The modification time is the file's, as with Go's `http.ServeFile`.
+pub async fn serve_file(
+    method: &Method,
+    request_headers: &HeaderMap,
+    content_type: Option<&str>,
+    path: &std::path::Path,
+) -> std::io::Result<Response> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut file = tokio::fs::File::open(path).await?;
+    let meta = file.metadata().await?;
+    let size = i64::try_from(meta.len()).unwrap_or(i64::MAX);
+    let mut head = Vec::new();
+    if content_type.is_none() {
+        (&mut file)
+            .take(SNIFF_LEN as u64)
+            .read_to_end(&mut head)
+            .await?;
+        file.rewind().await?;
+    }
+    let request = Request {
+        method,
+        headers: request_headers,
+    };
+    let sniff = || sniff_content_type(&head);
+    let send = match plan(
+        request,
+        content_type,
+        sniff,
+        meta.modified().ok(),
+        None,
+        size,
+    ) {
+        Plan::Done(response) => return Ok(response),
+        Plan::Send(send) => send,
+    };
+    let (start, length) = match send.ranges.as_slice() {
+        [] => (0, meta.len()),
+        [range] => (
+            u64::try_from(range.start).unwrap_or(0),
+            u64::try_from(range.length).unwrap_or(0),
+        ),
+        _ => {
+            let mut content = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+            file.read_to_end(&mut content).await?;
+            return Ok(send.with_content(method, Bytes::from(content)));
+        }
+    };
+    file.seek(std::io::SeekFrom::Start(start)).await?;
+    let chunks = tokio_util::io::ReaderStream::with_capacity(file.take(length), 64 * 1024);
+    Ok(send.with_body(method, length, Body::from_stream(chunks)))
+}
+
+/// The request as ServeContent reads it.
+#[derive(Clone, Copy)]
+struct Request<'a> {
+    method: &'a Method,
+    headers: &'a HeaderMap,
+}
+
+/// What ServeContent decides from the request and the content's size, type and
+/// modification time, before it reads any of the content.
+enum Plan {
+    /// A complete answer: 412, 304 or 416.
+    Done(Response),
+    Send(Send),
+}
+
+/// Content to send: the whole of it (`ranges` empty), one range, or several as a
+/// multipart body. `headers` has everything but the length and the range headers.
+struct Send {
+    headers: HeaderMap,
+    ranges: Vec<HttpRange>,
+    content_type: String,
+    size: i64,
+}
+
+fn plan(
+    request: Request<'_>,
+    content_type: Option<&str>,
+    sniff: impl FnOnce() -> &'static str,
+    last_modified: Option<SystemTime>,
+    etag: Option<&str>,
+    size: i64,
+) -> Plan {
+    let method = request.method;
     let modtime = last_modified.map_or(GoTime::ZERO, GoTime::from_system_time);
     let mut headers = HeaderMap::new();
     let etag = etag.unwrap_or("");
@@ -77,7 +177,7 @@ pub fn serve_content_tagged(
         insert_text(&mut headers, LAST_MODIFIED, &format_http_date(modtime));
     }
 
-    let range_header = match check_preconditions(method, request_headers, modtime, etag) {
+    let range_header = match check_preconditions(method, request.headers, modtime, etag) {
         Preconditions::Failed => {
             // Go keeps a Content-Type its caller set before ServeContent (only
             // writeNotModified removes it), and its server writes `Content-Length: 0` for
@@ -88,12 +188,12 @@ pub fn serve_content_tagged(
             if method != Method::HEAD {
                 headers.insert(CONTENT_LENGTH, HeaderValue::from(0u64));
             }
-            return respond(
+            return Plan::Done(respond(
                 method,
                 StatusCode::PRECONDITION_FAILED,
                 headers,
-                Bytes::new(),
-            );
+                Body::empty(),
+            ));
         }
         // writeNotModified removes Content-Type, Content-Length and Content-Encoding, none
         // of which is set yet; it keeps Last-Modified only without an ETag.
@@ -101,7 +201,12 @@ pub fn serve_content_tagged(
             if !etag.is_empty() {
                 headers.remove(LAST_MODIFIED);
             }
-            return respond(method, StatusCode::NOT_MODIFIED, headers, Bytes::new());
+            return Plan::Done(respond(
+                method,
+                StatusCode::NOT_MODIFIED,
+                headers,
+                Body::empty(),
+            ));
         }
         Preconditions::Proceed(range) => range,
     };
@@ -115,12 +220,11 @@ pub fn serve_content_tagged(
                     "invalid Content-Type, sniffing instead"
                 );
             }
-            sniff_content_type(&content[..content.len().min(SNIFF_LEN)])
+            sniff()
         }
     };
     insert_text(&mut headers, CONTENT_TYPE, ctype);
 
-    let size = i64::try_from(content.len()).unwrap_or(i64::MAX);
     let mut ranges = match parse_range(range_header, size) {
         Ok(ranges) => ranges,
         // Some clients add a Range header to every request to limit the answer's size; for
@@ -130,12 +234,12 @@ pub fn serve_content_tagged(
             if err == RangeError::NoOverlap {
                 insert_text(&mut headers, CONTENT_RANGE, &format!("bytes */{size}"));
             }
-            return serve_error(
+            return Plan::Done(serve_error(
                 method,
                 headers,
                 err.message(),
                 StatusCode::RANGE_NOT_SATISFIABLE,
-            );
+            ));
         }
     };
 
@@ -144,29 +248,55 @@ pub fn serve_content_tagged(
     if sum_ranges_size(&ranges) > size {
         ranges.clear();
     }
+    Plan::Send(Send {
+        headers,
+        ranges,
+        content_type: ctype.to_string(),
+        size,
+    })
+}
 
-    let (status, body) = match ranges.as_slice() {
-        [] => (StatusCode::OK, content),
-        // RFC 7233 4.1: a single range is never sent as multipart.
-        [range] => {
-            insert_text(&mut headers, CONTENT_RANGE, &range.content_range(size));
-            (StatusCode::PARTIAL_CONTENT, content.slice(range.bytes()))
-        }
-        _ => {
-            let boundary = random_boundary();
-            let body = multipart_byteranges(&ranges, ctype, &content, &boundary);
-            insert_text(
-                &mut headers,
-                CONTENT_TYPE,
-                &format!("multipart/byteranges; boundary={boundary}"),
-            );
-            (StatusCode::PARTIAL_CONTENT, Bytes::from(body))
-        }
-    };
+impl Send {
+    /// The answer with its body cut from `content`, the whole content.
+    fn with_content(mut self, method: &Method, content: Bytes) -> Response {
+        let body = match self.ranges.as_slice() {
+            [] => content,
+            [range] => content.slice(range.bytes()),
+            _ => {
+                let boundary = random_boundary();
+                let body =
+                    multipart_byteranges(&self.ranges, &self.content_type, &content, &boundary);
+                insert_text(
+                    &mut self.headers,
+                    CONTENT_TYPE,
+                    &format!("multipart/byteranges; boundary={boundary}"),
+                );
+                Bytes::from(body)
+            }
+        };
+        let length = body.len() as u64;
+        self.with_body(method, length, Body::from(body))
+    }
 
-    headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    respond(method, status, headers, body)
+    /// The answer with `body`, of `length` bytes: the content, one range of it, or
+    /// the multipart body of several.
+    fn with_body(mut self, method: &Method, length: u64, body: Body) -> Response {
+        let status = match self.ranges.as_slice() {
+            [] => StatusCode::OK,
+            // RFC 7233 4.1: a single range is never sent as multipart.
+            [range] => {
+                let content_range = range.content_range(self.size);
+                insert_text(&mut self.headers, CONTENT_RANGE, &content_range);
+                StatusCode::PARTIAL_CONTENT
+            }
+            _ => StatusCode::PARTIAL_CONTENT,
+        };
+        self.headers
+            .insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        self.headers
+            .insert(CONTENT_LENGTH, HeaderValue::from(length));
+        respond(method, status, self.headers, body)
+    }
 }
 
 /// Go's DetectContentType subset described above.
@@ -187,11 +317,11 @@ pub fn sniff_content_type(data: &[u8]) -> &'static str {
 }
 
 /// Builds the response; HEAD answers carry the same headers without a body, as in Go.
-fn respond(method: &Method, status: StatusCode, headers: HeaderMap, body: Bytes) -> Response {
+fn respond(method: &Method, status: StatusCode, headers: HeaderMap, body: Body) -> Response {
     let body = if method == Method::HEAD {
         Body::empty()
     } else {
-        Body::from(body)
+        body
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;
@@ -216,9 +346,9 @@ fn serve_error(
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    let body = Bytes::from(format!("{text}\n"));
+    let body = format!("{text}\n");
     headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    respond(method, status, headers, body)
+    respond(method, status, headers, Body::from(body))
 }
 
 /// Sets a header whose value this module built itself (always visible ASCII).
@@ -1825,6 +1955,101 @@ mod tests {
             answer.header("content-type"),
             Some("text/plain; charset=utf-8")
         );
+    }
+
+    /// Reads a response the way the tests compare them.
+    async fn answer(response: Response) -> Answer {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            headers,
+            body: body.to_vec(),
+        }
+    }
+
+    /// A file streamed from disk is answered exactly like the same bytes in memory:
+    /// same status, headers and body, for whole files, ranges, conditionals and
+    /// errors. Multipart boundaries are random, so those bodies are compared with
+    /// the boundary taken out.
+    #[tokio::test]
+    async fn a_file_on_disk_is_served_like_the_same_bytes_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        // Larger than one 64 KiB chunk, so a range can span chunks.
+        let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let path = dir.path().join("package.zip");
+        std::fs::write(&path, &content).unwrap();
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let http_date = format_http_date(GoTime::from_system_time(modified));
+        let requests: Vec<(Method, Vec<(&str, &str)>)> = vec![
+            (Method::GET, vec![]),
+            (Method::HEAD, vec![]),
+            (Method::GET, vec![("range", "bytes=0-99")]),
+            (Method::GET, vec![("range", "bytes=65530-131080")]),
+            (Method::GET, vec![("range", "bytes=-10")]),
+            (Method::HEAD, vec![("range", "bytes=5-")]),
+            (Method::GET, vec![("range", "bytes=0-1,100-199,-3")]),
+            (Method::GET, vec![("range", "bytes=300000-")]),
+            (Method::GET, vec![("range", "items=1-2")]),
+            (Method::GET, vec![("if-modified-since", http_date.as_str())]),
+            (
+                Method::GET,
+                vec![("if-unmodified-since", "Sun, 06 Nov 1994 08:49:37 GMT")],
+            ),
+            (Method::GET, vec![("if-none-match", "*")]),
+            (
+                Method::GET,
+                vec![("range", "bytes=0-9"), ("if-range", http_date.as_str())],
+            ),
+            (
+                Method::GET,
+                vec![("range", "bytes=0-9"), ("if-range", "\"x\"")],
+            ),
+        ];
+        for content_type in [Some("application/zip"), None] {
+            for (method, request) in &requests {
+                let mut headers = HeaderMap::new();
+                for (name, value) in request {
+                    headers.append(
+                        HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                        HeaderValue::from_str(value).unwrap(),
+                    );
+                }
+                let from_disk = serve_file(method, &headers, content_type, &path)
+                    .await
+                    .unwrap();
+                let in_memory = serve_content(
+                    method,
+                    &headers,
+                    content_type,
+                    Some(modified),
+                    Bytes::from(content.clone()),
+                );
+                let (disk, memory) = (answer(from_disk).await, answer(in_memory).await);
+                let case = format!("{method} {request:?} {content_type:?}");
+                assert_eq!(disk.status, memory.status, "{case}");
+                let boundary = |a: &Answer| {
+                    a.header("content-type")
+                        .and_then(|t| t.strip_prefix("multipart/byteranges; boundary="))
+                        .map(str::to_string)
+                };
+                match (boundary(&disk), boundary(&memory)) {
+                    (Some(d), Some(m)) => {
+                        let body = String::from_utf8_lossy(&disk.body).replace(&d, "B");
+                        assert_eq!(body, String::from_utf8_lossy(&memory.body).replace(&m, "B"));
+                        assert_eq!(
+                            disk.header("content-length"),
+                            memory.header("content-length")
+                        );
+                    }
+                    _ => {
+                        assert_eq!(disk.headers, memory.headers, "{case}");
+                        assert_eq!(disk.body, memory.body, "{case}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -12,12 +12,14 @@ use http::HeaderValue;
 use http::header::CONTENT_TYPE;
 use http::request::Parts;
 
+use epr_index::Catalog;
 use epr_package::fs::{FsError, PackageFs};
 use epr_package::version::Version;
 use epr_package::{Location, Package};
 
 use crate::app::AppState;
-use crate::file_response::serve_content;
+use crate::cache::CacheKey;
+use crate::file_response::{self, serve_content};
 use crate::response::{self, AppError};
 
 /// The Content-Type the upstream sends for an extension (case-sensitive first,
@@ -52,17 +54,22 @@ fn lookup_ext(ext: &str) -> Option<&'static str> {
     })
 }
 
-/// Looks a package up for a file route: strict version, then the catalog.
+/// Looks a package up for a file route: strict version, then the catalog, which
+/// comes along for the response cache.
 fn lookup(
     state: &AppState,
     name: &str,
     version: &str,
     missing: &str,
-) -> Result<Arc<Package>, AppError> {
+) -> Result<(Arc<Catalog>, Arc<Package>), AppError> {
     Version::parse_strict(version)
         .map_err(|_| AppError::BadRequest("invalid package version".into()))?;
-    match state.catalog().find(name, version) {
-        Some(entry) => Ok(entry.package.clone()),
+    let catalog = state.catalog();
+    match catalog.find(name, version) {
+        Some(entry) => {
+            let package = entry.package.clone();
+            Ok((catalog, package))
+        }
         None => Err(AppError::NotFound(missing.into())),
     }
 }
@@ -84,8 +91,8 @@ pub async fn get_package_file(
     version: &str,
     file: &str,
 ) -> Response {
-    let package = match lookup(state, name, version, "package revision not found") {
-        Ok(p) => p,
+    let (catalog, package) = match lookup(state, name, version, "package revision not found") {
+        Ok(found) => found,
         Err(e) => return e.into_response_with(None),
     };
     let cache = state.config().cache_catch_all;
@@ -93,33 +100,60 @@ pub async fn get_package_file(
         let key = epr_storage::layout::static_file(&package.name, &package.version, file);
         return from_storage(state, req, &key).await;
     }
-    let fs = package.fs.clone();
-    let path = file.to_string();
-    let read = tokio::task::spawn_blocking(move || {
-        let meta = fs.stat(&path);
-        (fs.read(&path), meta)
-    })
-    .await;
-    match read {
-        Ok((Ok(data), meta)) => {
+    let modified = package.fs.stat(file).and_then(|m| m.modified);
+    match read_package_file(state, &catalog, &package, file).await {
+        Ok(data) => {
             let res = serve_content(
                 &req.method,
                 &req.headers,
                 content_type_for(file),
-                meta.and_then(|m| m.modified),
-                Bytes::from(data),
+                modified,
+                data,
             );
             with_cache(res, state)
         }
-        Ok((Err(FsError::NotFound { .. } | FsError::IsDir { .. }), _)) => {
+        Err(FsError::NotFound { .. } | FsError::IsDir { .. }) => {
             AppError::ResourceNotFound.into_response_with(Some(cache))
         }
-        Ok((Err(e), _)) => {
+        Err(e) => {
             tracing::error!(package.name = %name, package.version = %version, error = %e, "reading package file failed");
             AppError::Internal.into_response_with(Some(cache))
         }
-        Err(_) => AppError::Internal.into_response_with(Some(cache)),
     }
+}
+
+/// A file of a local package. A folder's file is read from disk every time, as
+/// it may have been edited; a zip's is inflated once and then kept in the
+/// response cache (a zip package is read from one open file, so its content
+/// stays what it was when the catalog was made).
+async fn read_package_file(
+    state: &AppState,
+    catalog: &Arc<Catalog>,
+    package: &Arc<Package>,
+    path: &str,
+) -> Result<Bytes, FsError> {
+    let zipped = matches!(package.location, Location::Zip(_));
+    let key = CacheKey::File {
+        name: package.name.clone(),
+        version: package.version.clone(),
+        path: path.to_string(),
+    };
+    if zipped && let Some(hit) = state.responses().get(catalog, &key) {
+        return Ok(hit.identity().clone());
+    }
+    let fs = package.fs.clone();
+    let owned = path.to_string();
+    let data = tokio::task::spawn_blocking(move || fs.read(&owned))
+        .await
+        .map_err(|e| FsError::Io {
+            path: path.to_string(),
+            source: std::io::Error::other(e),
+        })??;
+    let data = Bytes::from(data);
+    if zipped && data.len() <= state.responses().file_limit() {
+        state.responses().insert(catalog, key, data.clone());
+    }
+    Ok(data)
 }
 
 /// `/epr/{any}/{name}-{version}.zip`: a zip package as it is, a folder zipped on the fly.
@@ -129,8 +163,8 @@ pub async fn download_package(
     name: &str,
     version: &str,
 ) -> Response {
-    let package = match lookup(state, name, version, "artifact not found") {
-        Ok(p) => p,
+    let (catalog, package) = match lookup(state, name, version, "artifact not found") {
+        Ok(found) => found,
         Err(e) => return e.into_response_with(None),
     };
     let cache = state.config().cache_catch_all;
@@ -140,29 +174,58 @@ pub async fn download_package(
             let key = epr_storage::layout::package_zip(&package.name, &package.version);
             from_storage(state, req, &key).await
         }
-        Location::Dir(_) => {
-            let prefix = format!("{}-{}", package.name, package.version);
-            match tokio::task::spawn_blocking(move || zip_folder(package.fs.as_ref(), &prefix))
-                .await
-            {
-                Ok(Ok(bytes)) => {
-                    // Streamed without Content-Length or Accept-Ranges, as upstream does.
-                    let stream = futures_util::stream::once(async {
-                        Ok::<_, std::io::Error>(Bytes::from(bytes))
-                    });
-                    let mut res = Response::new(Body::from_stream(stream));
-                    res.headers_mut()
-                        .insert(CONTENT_TYPE, HeaderValue::from_static("application/zip"));
-                    with_cache(res, state)
-                }
-                Ok(Err(e)) => {
-                    tracing::error!(package.name = %name, package.version = %version, error = %e, "zipping package failed");
-                    AppError::Internal.into_response_with(Some(cache))
-                }
-                Err(_) => AppError::Internal.into_response_with(Some(cache)),
+        Location::Dir(_) => match folder_zip(state, &catalog, &package).await {
+            Ok(bytes) => {
+                // Streamed without Content-Length or Accept-Ranges, as upstream does.
+                let stream = futures_util::stream::once(async { Ok::<_, std::io::Error>(bytes) });
+                let mut res = Response::new(Body::from_stream(stream));
+                res.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+                with_cache(res, state)
             }
-        }
+            Err(e) => {
+                tracing::error!(package.name = %name, package.version = %version, error = %e, "zipping package failed");
+                AppError::Internal.into_response_with(Some(cache))
+            }
+        },
     }
+}
+
+/// The zip of a folder package, made once per catalog when it fits the response
+/// cache. At most one zip per core is made at a time: a burst of downloads waits
+/// for a permit instead of zipping (and holding) the folder once per request, and
+/// finds the zip cached once it has one.
+async fn folder_zip(
+    state: &AppState,
+    catalog: &Arc<Catalog>,
+    package: &Arc<Package>,
+) -> Result<Bytes, String> {
+    let key = CacheKey::FolderZip {
+        name: package.name.clone(),
+        version: package.version.clone(),
+    };
+    let cached = || state.responses().get(catalog, &key);
+    if let Some(hit) = cached() {
+        return Ok(hit.identity().clone());
+    }
+    let _permit = state
+        .zip_permits()
+        .acquire()
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(hit) = cached() {
+        return Ok(hit.identity().clone());
+    }
+    let prefix = format!("{}-{}", package.name, package.version);
+    let folder = package.clone();
+    let zipped = tokio::task::spawn_blocking(move || zip_folder(folder.fs.as_ref(), &prefix))
+        .await
+        .map_err(|e| e.to_string())??;
+    let zipped = Bytes::from(zipped);
+    if zipped.len() <= state.responses().file_limit() {
+        state.responses().insert(catalog, key, zipped.clone());
+    }
+    Ok(zipped)
 }
 
 /// Zips a package folder: depth-first in byte-wise order, every entry under
@@ -219,39 +282,22 @@ fn zip_time(t: std::time::SystemTime) -> Option<zip::DateTime> {
     .ok()
 }
 
-/// Serves a file on disk with full HTTP file semantics.
+/// Serves a file on disk with full HTTP file semantics, streamed.
 async fn serve_file(state: &AppState, req: &Parts, path: std::path::PathBuf) -> Response {
-    let cache = state.config().cache_catch_all;
-    let read = tokio::fs::read(&path).await;
-    let modified = tokio::fs::metadata(&path)
-        .await
-        .ok()
-        .and_then(|m| m.modified().ok());
-    match read {
-        Ok(data) => {
-            let name = path.to_string_lossy().into_owned();
-            with_cache(
-                serve_content(
-                    &req.method,
-                    &req.headers,
-                    content_type_for(&name),
-                    modified,
-                    Bytes::from(data),
-                ),
-                state,
-            )
-        }
+    let content_type = content_type_for(&path.to_string_lossy());
+    match file_response::serve_file(&req.method, &req.headers, content_type, &path).await {
+        Ok(res) => with_cache(res, state),
         Err(e) => {
             tracing::error!(path = %path.display(), error = %e, "reading package file failed");
-            AppError::Internal.into_response_with(Some(cache))
+            AppError::Internal.into_response_with(Some(state.config().cache_catch_all))
         }
     }
 }
 
 /// `/epr/{any}/{name}-{version}.zip.sig`
 pub async fn get_signature(state: &AppState, req: &Parts, name: &str, version: &str) -> Response {
-    let package = match lookup(state, name, version, "signature file not found") {
-        Ok(p) => p,
+    let (_, package) = match lookup(state, name, version, "signature file not found") {
+        Ok(found) => found,
         Err(e) => return e.into_response_with(None),
     };
     if package.location.is_storage() {

@@ -42,6 +42,28 @@ async fn folders_are_zipped_on_the_fly() {
     assert!(manifest.contains("name: nginx_logs"));
 }
 
+/// A folder is zipped once per catalog: downloads at the same time and after get
+/// the same bytes, and a reload (a new catalog) zips it again.
+#[tokio::test]
+async fn a_folder_is_zipped_once() {
+    let s = state(&[examples()]);
+    let url = "/epr/anything/nginx_logs-1.0.0.zip";
+    let downloads = futures_util::future::join_all((0..8).map(|_| get(&s, url))).await;
+    assert!(
+        downloads
+            .iter()
+            .all(|a| a.status == 200 && a.body == downloads[0].body)
+    );
+    assert_eq!(s.responses().stats().entries, 1, "one zip kept");
+    let bytes = s.responses().stats().bytes;
+    assert!(bytes > downloads[0].body.len());
+    assert_eq!(get(&s, url).await.body, downloads[0].body);
+    assert_eq!(s.responses().stats().bytes, bytes);
+    s.swap_catalog(crate::fixture::catalog(&[examples()]));
+    assert_eq!(s.responses().stats().entries, 0);
+    assert_eq!(get(&s, url).await.body.len(), downloads[0].body.len());
+}
+
 #[tokio::test]
 async fn zips_are_served_as_they_are_with_ranges() {
     let tmp = tempfile::tempdir().unwrap();

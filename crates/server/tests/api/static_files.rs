@@ -80,3 +80,35 @@ async fn files_inside_zips() {
     assert_eq!(a.text(), "inside the zip");
     assert_eq!(a.header("content-type"), Some("text/plain; charset=utf-8"));
 }
+
+/// A file inside a zip is inflated once: the second request is served from the
+/// response cache, with the same answer, and a folder package's file is not kept
+/// (it may be edited on disk).
+#[tokio::test]
+async fn files_inside_zips_are_inflated_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = write_package(&tmp.path().join("src"), "zipped", "1.2.3", "");
+    std::fs::write(folder.join("docs/extra.txt"), "inside the zip").unwrap();
+    let zips = tmp.path().join("zips");
+    std::fs::create_dir(&zips).unwrap();
+    zip_package(&folder, &zips, "zipped", "1.2.3");
+    let s = state(&[zips]);
+    let url = "/package/zipped/1.2.3/docs/extra.txt";
+    let first = get(&s, url).await;
+    assert_eq!(s.responses().stats().entries, 1);
+    let bytes = s.responses().stats().bytes;
+    let again = get(&s, url).await;
+    assert_eq!((again.status, &again.body), (first.status, &first.body));
+    assert_eq!(again.headers, first.headers);
+    assert_eq!(s.responses().stats().bytes, bytes, "served from the cache");
+    let range = send(&s, "GET", url, &[("range", "bytes=0-5")]).await;
+    assert_eq!(
+        (range.status.as_u16(), range.text().as_str()),
+        (206, "inside")
+    );
+
+    let s = state(&[examples()]);
+    let a = get(&s, "/package/nginx_logs/1.0.0/docs/README.md").await;
+    assert_eq!(a.status, 200);
+    assert_eq!(s.responses().stats().entries, 0);
+}
