@@ -1,8 +1,8 @@
 //! The response cache of the JSON endpoints: each body once per catalog and
 //! query, with its ETag, and each compressed form computed at most once. It also
 //! keeps files that would otherwise be rebuilt per request: the files inside zip
-//! packages (inflated once) and the zips of folder packages (zipped once), up to
-//! [`ResponseCache::file_limit`] bytes each.
+//! packages (inflated once) and the zips of packages (read or zipped once), up
+//! to [`ResponseCache::file_limit`] bytes each.
 //!
 //! - **Key**: the endpoint and what its body depends on (the raw query of
 //!   `/search` and `/categories`, the name and version of `/package/{n}/{v}/`),
@@ -51,8 +51,9 @@ pub enum CacheKey {
         version: String,
         path: String,
     },
-    /// The zip of a folder package, as `/epr/` downloads it.
-    FolderZip { name: String, version: String },
+    /// The zip of a package as `/epr/` downloads it: a zip package's file, or
+    /// the zip made of a folder package.
+    Zip { name: String, version: String },
 }
 
 impl CacheKey {
@@ -60,7 +61,7 @@ impl CacheKey {
         match self {
             CacheKey::Index => 0,
             CacheKey::Search(q) | CacheKey::Categories(q) => q.len(),
-            CacheKey::Package { name, version } | CacheKey::FolderZip { name, version } => {
+            CacheKey::Package { name, version } | CacheKey::Zip { name, version } => {
                 name.len() + version.len()
             }
             CacheKey::File {
@@ -193,11 +194,11 @@ impl ResponseCache {
         cache
     }
 
-    /// The largest file ([`CacheKey::File`], [`CacheKey::FolderZip`]) worth keeping:
-    /// a sixteenth of the budget, so that a few large artifacts cannot push out
-    /// the JSON bodies.
+    /// The largest file ([`CacheKey::File`], [`CacheKey::Zip`]) worth keeping: a
+    /// quarter of the budget (16 MiB by default, more than any of the 185 real
+    /// packages' zips), so that no single artifact can take the JSON bodies' room.
     pub fn file_limit(&self) -> usize {
-        self.budget / 16
+        self.budget / 4
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {

@@ -169,7 +169,7 @@ pub async fn download_package(
     };
     let cache = state.config().cache_catch_all;
     match &package.location {
-        Location::Zip(path) => serve_file(state, req, path.clone()).await,
+        Location::Zip(path) => serve_zip(state, req, &catalog, &package, path).await,
         Location::Storage { .. } => {
             let key = epr_storage::layout::package_zip(&package.name, &package.version);
             from_storage(state, req, &key).await
@@ -191,6 +191,49 @@ pub async fn download_package(
     }
 }
 
+/// A zip package's own file. One that fits the response cache is read once and
+/// served from memory (a download then costs no file read); a larger one is
+/// streamed from disk. Either way with Go's ServeContent semantics and the
+/// file's modification time.
+async fn serve_zip(
+    state: &AppState,
+    req: &Parts,
+    catalog: &Arc<Catalog>,
+    package: &Arc<Package>,
+    path: &std::path::Path,
+) -> Response {
+    let key = CacheKey::Zip {
+        name: package.name.clone(),
+        version: package.version.clone(),
+    };
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let data = match state.responses().get(catalog, &key) {
+        Some(hit) => hit.identity().clone(),
+        None => {
+            let small = std::fs::metadata(path)
+                .is_ok_and(|m| m.len() <= state.responses().file_limit() as u64);
+            if !small {
+                return serve_file(state, req, path.to_path_buf()).await;
+            }
+            match tokio::fs::read(path).await {
+                Ok(data) => {
+                    let data = Bytes::from(data);
+                    state.responses().insert(catalog, key, data.clone());
+                    data
+                }
+                Err(e) => {
+                    tracing::error!(path = %path.display(), error = %e, "reading package file failed");
+                    let cache = state.config().cache_catch_all;
+                    return AppError::Internal.into_response_with(Some(cache));
+                }
+            }
+        }
+    };
+    let content_type = content_type_for(&path.to_string_lossy());
+    let res = serve_content(&req.method, &req.headers, content_type, modified, data);
+    with_cache(res, state)
+}
+
 /// The zip of a folder package, made once per catalog when it fits the response
 /// cache. At most one zip per core is made at a time: a burst of downloads waits
 /// for a permit instead of zipping (and holding) the folder once per request, and
@@ -200,7 +243,7 @@ async fn folder_zip(
     catalog: &Arc<Catalog>,
     package: &Arc<Package>,
 ) -> Result<Bytes, String> {
-    let key = CacheKey::FolderZip {
+    let key = CacheKey::Zip {
         name: package.name.clone(),
         version: package.version.clone(),
     };

@@ -97,6 +97,36 @@ async fn zips_are_served_as_they_are_with_ranges() {
     assert_eq!(info["signature_path"], "/epr/zipped/zipped-1.0.0.zip.sig");
 }
 
+/// A zip package's file is read once into the response cache; one larger than
+/// the cache's file limit is streamed from disk, with the same answers.
+#[tokio::test]
+async fn zip_files_are_kept_or_streamed_when_large() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = write_package(&tmp.path().join("src"), "zipped", "1.0.0", "");
+    let zips = tmp.path().join("zips");
+    std::fs::create_dir(&zips).unwrap();
+    let zip = std::fs::read(zip_package(&folder, &zips, "zipped", "1.0.0")).unwrap();
+    let url = "/epr/zipped/zipped-1.0.0.zip";
+    let kept = state(std::slice::from_ref(&zips));
+    let small_cache = epr_server::ServerConfig {
+        response_cache_bytes: 4 * (zip.len() - 1),
+        ..crate::fixture::config()
+    };
+    let streamed = epr_server::AppState::new(small_cache, crate::fixture::catalog(&[zips]));
+    for s in [&kept, &streamed] {
+        for _ in 0..2 {
+            let a = get(s, url).await;
+            assert_eq!((a.status.as_u16(), &a.body[..]), (200, &zip[..]));
+            assert_eq!(a.header("accept-ranges"), Some("bytes"));
+            assert!(a.header("last-modified").is_some());
+            let part = send(s, "GET", url, &[("range", "bytes=2-5")]).await;
+            assert_eq!((part.status.as_u16(), &part.body[..]), (206, &zip[2..6]));
+        }
+    }
+    assert_eq!(kept.responses().stats().entries, 1);
+    assert_eq!(streamed.responses().stats().entries, 0);
+}
+
 #[tokio::test]
 async fn missing_artifacts_and_signatures() {
     let s = state(&[examples()]);
