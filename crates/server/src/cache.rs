@@ -201,6 +201,20 @@ impl ResponseCache {
         self.budget / 4
     }
 
+    /// The bytes of a kept file, if `catalog` is the current one and has them.
+    pub fn file(&self, catalog: &Arc<Catalog>, key: &CacheKey) -> Option<Bytes> {
+        self.get(catalog, key).map(|hit| hit.identity().clone())
+    }
+
+    /// Keeps `data`, a file made from `catalog`, under `key` if it is within
+    /// [`Self::file_limit`]; gives it back either way.
+    pub fn keep_file(&self, catalog: &Arc<Catalog>, key: CacheKey, data: Bytes) -> Bytes {
+        if data.len() <= self.file_limit() {
+            self.insert(catalog, key, data.clone());
+        }
+        data
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // Every change under the lock leaves the map consistent before it can panic.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())

@@ -67,11 +67,15 @@ pub fn serve_content_tagged(
 ) -> Response {
     let size = i64::try_from(content.len()).unwrap_or(i64::MAX);
     let sniff = || sniff_content_type(&content[..content.len().min(SNIFF_LEN)]);
-    let request = Request {
+    match plan(
         method,
-        headers: request_headers,
-    };
-    match plan(request, content_type, sniff, last_modified, etag, size) {
+        request_headers,
+        content_type,
+        sniff,
+        last_modified,
+        etag,
+        size,
+    ) {
         Plan::Done(response) => response,
         Plan::Send(send) => send.with_content(method, content),
     }
@@ -99,16 +103,14 @@ pub async fn serve_file(
             .await?;
         file.rewind().await?;
     }
-    let request = Request {
-        method,
-        headers: request_headers,
-    };
     let sniff = || sniff_content_type(&head);
+    let modified = meta.modified().ok();
     let send = match plan(
-        request,
+        method,
+        request_headers,
         content_type,
         sniff,
-        meta.modified().ok(),
+        modified,
         None,
         size,
     ) {
@@ -132,13 +134,6 @@ pub async fn serve_file(
     Ok(send.with_body(method, length, Body::from_stream(chunks)))
 }
 
-/// The request as ServeContent reads it.
-#[derive(Clone, Copy)]
-struct Request<'a> {
-    method: &'a Method,
-    headers: &'a HeaderMap,
-}
-
 /// What ServeContent decides from the request and the content's size, type and
 /// modification time, before it reads any of the content.
 enum Plan {
@@ -157,14 +152,14 @@ struct Send {
 }
 
 fn plan(
-    request: Request<'_>,
+    method: &Method,
+    request_headers: &HeaderMap,
     content_type: Option<&str>,
     sniff: impl FnOnce() -> &'static str,
     last_modified: Option<SystemTime>,
     etag: Option<&str>,
     size: i64,
 ) -> Plan {
-    let method = request.method;
     let modtime = last_modified.map_or(GoTime::ZERO, GoTime::from_system_time);
     let mut headers = HeaderMap::new();
     let etag = etag.unwrap_or("");
@@ -177,7 +172,7 @@ fn plan(
         insert_text(&mut headers, LAST_MODIFIED, &format_http_date(modtime));
     }
 
-    let range_header = match check_preconditions(method, request.headers, modtime, etag) {
+    let range_header = match check_preconditions(method, request_headers, modtime, etag) {
         Preconditions::Failed => {
             // Go keeps a Content-Type its caller set before ServeContent (only
             // writeNotModified removes it), and its server writes `Content-Length: 0` for
@@ -1452,6 +1447,19 @@ mod tests {
         etag: Option<&str>,
         content: &'static [u8],
     ) -> Answer {
+        let response = serve_content_tagged(
+            &method,
+            &request_headers(request),
+            content_type,
+            last_modified,
+            etag,
+            Bytes::from_static(content),
+        );
+        answer(response).await
+    }
+
+    /// The request headers `request` lists, in order.
+    fn request_headers(request: &[(&str, &str)]) -> HeaderMap {
         let mut headers = HeaderMap::new();
         for (name, value) in request {
             headers.append(
@@ -1459,22 +1467,7 @@ mod tests {
                 HeaderValue::from_str(value).unwrap(),
             );
         }
-        let response = serve_content_tagged(
-            &method,
-            &headers,
-            content_type,
-            last_modified,
-            etag,
-            Bytes::from_static(content),
-        );
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Answer {
-            status,
-            headers,
-            body: body.to_vec(),
-        }
+        headers
     }
 
     /// GET of a text file with a modtime.
@@ -2009,13 +2002,7 @@ mod tests {
         ];
         for content_type in [Some("application/zip"), None] {
             for (method, request) in &requests {
-                let mut headers = HeaderMap::new();
-                for (name, value) in request {
-                    headers.append(
-                        HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                        HeaderValue::from_str(value).unwrap(),
-                    );
-                }
+                let headers = request_headers(request);
                 let from_disk = serve_file(method, &headers, content_type, &path)
                     .await
                     .unwrap();

@@ -132,28 +132,32 @@ async fn read_package_file(
     package: &Arc<Package>,
     path: &str,
 ) -> Result<Bytes, FsError> {
-    let zipped = matches!(package.location, Location::Zip(_));
+    let Location::Zip(_) = package.location else {
+        return read_blocking(package, path).await;
+    };
     let key = CacheKey::File {
         name: package.name.clone(),
         version: package.version.clone(),
         path: path.to_string(),
     };
-    if zipped && let Some(hit) = state.responses().get(catalog, &key) {
-        return Ok(hit.identity().clone());
+    if let Some(data) = state.responses().file(catalog, &key) {
+        return Ok(data);
     }
+    let data = read_blocking(package, path).await?;
+    Ok(state.responses().keep_file(catalog, key, data))
+}
+
+/// Reads a file of `package` on the blocking pool.
+async fn read_blocking(package: &Arc<Package>, path: &str) -> Result<Bytes, FsError> {
     let fs = package.fs.clone();
     let owned = path.to_string();
-    let data = tokio::task::spawn_blocking(move || fs.read(&owned))
+    tokio::task::spawn_blocking(move || fs.read(&owned))
         .await
         .map_err(|e| FsError::Io {
             path: path.to_string(),
             source: std::io::Error::other(e),
-        })??;
-    let data = Bytes::from(data);
-    if zipped && data.len() <= state.responses().file_limit() {
-        state.responses().insert(catalog, key, data.clone());
-    }
-    Ok(data)
+        })?
+        .map(Bytes::from)
 }
 
 /// `/epr/{any}/{name}-{version}.zip`: a zip package as it is, a folder zipped on the fly.
@@ -206,21 +210,17 @@ async fn serve_zip(
         name: package.name.clone(),
         version: package.version.clone(),
     };
-    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let data = match state.responses().get(catalog, &key) {
-        Some(hit) => hit.identity().clone(),
+    let meta = std::fs::metadata(path).ok();
+    let modified = meta.as_ref().and_then(|m| m.modified().ok());
+    let data = match state.responses().file(catalog, &key) {
+        Some(data) => data,
         None => {
-            let small = std::fs::metadata(path)
-                .is_ok_and(|m| m.len() <= state.responses().file_limit() as u64);
-            if !small {
+            let limit = state.responses().file_limit() as u64;
+            if meta.is_none_or(|m| m.len() > limit) {
                 return serve_file(state, req, path.to_path_buf()).await;
             }
             match tokio::fs::read(path).await {
-                Ok(data) => {
-                    let data = Bytes::from(data);
-                    state.responses().insert(catalog, key, data.clone());
-                    data
-                }
+                Ok(data) => state.responses().keep_file(catalog, key, Bytes::from(data)),
                 Err(e) => {
                     tracing::error!(path = %path.display(), error = %e, "reading package file failed");
                     let cache = state.config().cache_catch_all;
@@ -247,28 +247,26 @@ async fn folder_zip(
         name: package.name.clone(),
         version: package.version.clone(),
     };
-    let cached = || state.responses().get(catalog, &key);
-    if let Some(hit) = cached() {
-        return Ok(hit.identity().clone());
+    let cached = || state.responses().file(catalog, &key);
+    if let Some(zipped) = cached() {
+        return Ok(zipped);
     }
     let _permit = state
         .zip_permits()
         .acquire()
         .await
         .map_err(|e| e.to_string())?;
-    if let Some(hit) = cached() {
-        return Ok(hit.identity().clone());
+    if let Some(zipped) = cached() {
+        return Ok(zipped);
     }
     let prefix = format!("{}-{}", package.name, package.version);
     let folder = package.clone();
     let zipped = tokio::task::spawn_blocking(move || zip_folder(folder.fs.as_ref(), &prefix))
         .await
         .map_err(|e| e.to_string())??;
-    let zipped = Bytes::from(zipped);
-    if zipped.len() <= state.responses().file_limit() {
-        state.responses().insert(catalog, key, zipped.clone());
-    }
-    Ok(zipped)
+    Ok(state
+        .responses()
+        .keep_file(catalog, key, Bytes::from(zipped)))
 }
 
 /// Zips a package folder: depth-first in byte-wise order, every entry under

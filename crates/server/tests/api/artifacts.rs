@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use crate::fixture::{examples, get, send, state, write_package, zip_package};
+use crate::fixture::{examples, get, send, state, zipped_package};
 
 fn listing(body: &[u8]) -> Vec<(String, u64)> {
     let mut z = zip::ZipArchive::new(std::io::Cursor::new(body.to_vec())).unwrap();
@@ -67,10 +67,7 @@ async fn a_folder_is_zipped_once() {
 #[tokio::test]
 async fn zips_are_served_as_they_are_with_ranges() {
     let tmp = tempfile::tempdir().unwrap();
-    let folder = write_package(&tmp.path().join("src"), "zipped", "1.0.0", "");
-    let zips = tmp.path().join("zips");
-    std::fs::create_dir(&zips).unwrap();
-    let zip = zip_package(&folder, &zips, "zipped", "1.0.0");
+    let (zips, zip) = zipped_package(tmp.path(), "zipped", "1.0.0", &[]);
     std::fs::write(
         zips.join("zipped-1.0.0.zip.sig"),
         "-----BEGIN PGP SIGNATURE-----\n",
@@ -102,10 +99,8 @@ async fn zips_are_served_as_they_are_with_ranges() {
 #[tokio::test]
 async fn zip_files_are_kept_or_streamed_when_large() {
     let tmp = tempfile::tempdir().unwrap();
-    let folder = write_package(&tmp.path().join("src"), "zipped", "1.0.0", "");
-    let zips = tmp.path().join("zips");
-    std::fs::create_dir(&zips).unwrap();
-    let zip = std::fs::read(zip_package(&folder, &zips, "zipped", "1.0.0")).unwrap();
+    let (zips, zip) = zipped_package(tmp.path(), "zipped", "1.0.0", &[]);
+    let zip = std::fs::read(zip).unwrap();
     let url = "/epr/zipped/zipped-1.0.0.zip";
     let kept = state(std::slice::from_ref(&zips));
     let small_cache = epr_server::ServerConfig {

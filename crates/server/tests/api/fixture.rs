@@ -107,6 +107,24 @@ pub fn write_package(root: &Path, name: &str, version: &str, extra_manifest: &st
     dir
 }
 
+/// A minimal package written under `<root>/src` with `files` (path, text) added,
+/// zipped into the folder `<root>/zips`: gives that folder and the zip's path.
+pub fn zipped_package(
+    root: &Path,
+    name: &str,
+    version: &str,
+    files: &[(&str, &str)],
+) -> (PathBuf, PathBuf) {
+    let folder = write_package(&root.join("src"), name, version, "");
+    for (path, text) in files {
+        std::fs::write(folder.join(path), text).unwrap();
+    }
+    let zips = root.join("zips");
+    std::fs::create_dir(&zips).unwrap();
+    let zip = zip_package(&folder, &zips, name, version);
+    (zips, zip)
+}
+
 /// Zips a package folder as `<zip_dir>/<name>-<version>.zip` with root folder
 /// `<name>-<version>/`.
 pub fn zip_package(folder: &Path, zip_dir: &Path, name: &str, version: &str) -> PathBuf {

@@ -1,7 +1,7 @@
 //! `/package/{name}/{version}/{file}`: files from folders and zips, with HTTP
 //! file semantics.
 
-use crate::fixture::{examples, get, send, state, write_package, zip_package};
+use crate::fixture::{examples, get, send, state, zipped_package};
 
 #[tokio::test]
 async fn serves_files_with_their_types() {
@@ -68,12 +68,8 @@ async fn conditional_and_range_requests() {
 #[tokio::test]
 async fn files_inside_zips() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    let folder = write_package(&src, "zipped", "1.2.3", "");
-    std::fs::write(folder.join("docs/extra.txt"), "inside the zip").unwrap();
-    let zips = tmp.path().join("zips");
-    std::fs::create_dir(&zips).unwrap();
-    zip_package(&folder, &zips, "zipped", "1.2.3");
+    let extra = [("docs/extra.txt", "inside the zip")];
+    let (zips, _) = zipped_package(tmp.path(), "zipped", "1.2.3", &extra);
     let s = state(&[zips]);
     let a = get(&s, "/package/zipped/1.2.3/docs/extra.txt").await;
     assert_eq!(a.status, 200);
@@ -87,11 +83,8 @@ async fn files_inside_zips() {
 #[tokio::test]
 async fn files_inside_zips_are_inflated_once() {
     let tmp = tempfile::tempdir().unwrap();
-    let folder = write_package(&tmp.path().join("src"), "zipped", "1.2.3", "");
-    std::fs::write(folder.join("docs/extra.txt"), "inside the zip").unwrap();
-    let zips = tmp.path().join("zips");
-    std::fs::create_dir(&zips).unwrap();
-    zip_package(&folder, &zips, "zipped", "1.2.3");
+    let extra = [("docs/extra.txt", "inside the zip")];
+    let (zips, _) = zipped_package(tmp.path(), "zipped", "1.2.3", &extra);
     let s = state(&[zips]);
     let url = "/package/zipped/1.2.3/docs/extra.txt";
     let first = get(&s, url).await;
