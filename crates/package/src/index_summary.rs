@@ -15,6 +15,7 @@
 //! that package's page is asked for. Every check upstream names as failing the load
 //! (versions, constraints, `format_version`) is in the summary.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -194,22 +195,63 @@ impl<'de> Visitor<'de> for Keep {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let keys = self.keys().unwrap_or_default();
         let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            match keys.iter().find(|(field, _)| go_fold_eq(&key, field)) {
-                Some(&(_, keep)) => {
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            match kept(keys, &key) {
+                Some(keep) => {
                     let value = map.next_value_seed(keep)?;
-                    object.insert(key, value);
+                    object.insert(key.into_owned(), value);
                 }
                 None if self.keys().is_some() => {
                     map.next_value::<IgnoredAny>()?;
                 }
                 None => {
                     let value = map.next_value_seed(Keep::All)?;
-                    object.insert(key, value);
+                    object.insert(key.into_owned(), value);
                 }
             }
         }
         Ok(Value::Object(object))
+    }
+}
+
+/// How the kept field that `key` names is kept, matched as Go matches struct fields.
+fn kept(keys: &[(&str, Keep)], key: &str) -> Option<Keep> {
+    // Most keys are ASCII, and most are skipped: compared without folding characters.
+    let ascii = key.is_ascii();
+    keys.iter()
+        .find(|(field, _)| {
+            if ascii {
+                field.eq_ignore_ascii_case(key)
+            } else {
+                go_fold_eq(key, field)
+            }
+        })
+        .map(|&(_, keep)| keep)
+}
+
+/// An object key, borrowed from the text unless it has escapes: most keys of a
+/// manifest are skipped, and need no copy.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
