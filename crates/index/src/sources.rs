@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use epr_package::fs::{DirFs, PackageFs, ZipFs};
+use epr_package::required_fields::FieldsCache;
 use epr_package::version::Version;
 use epr_package::{LoadError, LoadOptions, Location, Package};
 use rayon::prelude::*;
@@ -95,25 +96,31 @@ fn sorted_children(dir: &Path) -> Vec<PathBuf> {
     children
 }
 
-fn load_candidate(c: &Candidate, opts: &LoadOptions) -> Option<Result<Package, LoadError>> {
+fn load_candidate(
+    c: &Candidate,
+    opts: &LoadOptions,
+    cache: &FieldsCache,
+) -> Option<Result<Package, LoadError>> {
     let fail = |path: &Path, message: String| LoadError {
         location: path.display().to_string(),
         problems: vec![message],
     };
     match c {
         Candidate::Dir(path) => Some(match DirFs::open(path) {
-            Ok(fs) => epr_package::package::load(
+            Ok(fs) => epr_package::package::load_sharing(
                 Location::Dir(path.clone()),
                 Arc::new(fs) as Arc<dyn PackageFs>,
                 opts,
+                cache,
             ),
             Err(e) => Err(fail(path, e.to_string())),
         }),
         Candidate::Zip(path) => match ZipFs::open(path) {
-            Ok(Some(fs)) => Some(epr_package::package::load(
+            Ok(Some(fs)) => Some(epr_package::package::load_sharing(
                 Location::Zip(path.clone()),
                 Arc::new(fs),
                 opts,
+                cache,
             )),
             Ok(None) => Some(Err(fail(
                 path,
@@ -139,11 +146,13 @@ pub fn load_package_paths(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers.max(1))
         .build();
+    // Data streams share many fields files; each is checked once.
+    let cache = FieldsCache::default();
     let load_all = |candidates: Vec<Candidate>| -> Vec<Result<Package, LoadError>> {
         let run = || {
             candidates
                 .par_iter()
-                .filter_map(|c| load_candidate(c, opts))
+                .filter_map(|c| load_candidate(c, opts, &cache))
                 .collect::<Vec<_>>()
         };
         match &pool {

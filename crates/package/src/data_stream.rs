@@ -6,6 +6,7 @@ use crate::fs::PackageFs;
 use crate::json::Json;
 use crate::manifest_parts::{self as parts};
 use crate::package::{LoadOptions, VALID_RELEASES};
+use crate::required_fields::{self, FieldsCache};
 use crate::yaml::{self, Node, Value};
 
 /// A loaded data stream in its two JSON forms.
@@ -24,6 +25,7 @@ pub fn load(
     pkg_release: &str,
     fs: &dyn PackageFs,
     opts: &LoadOptions,
+    cache: &FieldsCache,
     out: &mut Vec<String>,
 ) -> Option<DataStream> {
     let base = format!("data_stream/{dir}");
@@ -125,7 +127,7 @@ pub fn load(
         if !ingest_pipeline.is_empty() {
             check_pipeline(fs, &pipeline_dir, &ingest_pipeline, &mut p);
         }
-        check_required_fields(fs, &base, &mut p);
+        required_fields::check(fs, &base, cache, &mut p);
         for (_, input, package, stream_title) in &streams {
             if input.is_empty() && package.is_empty() {
                 p.push(
@@ -237,69 +239,4 @@ fn json_is_object(text: &str) -> bool {
     let trimmed = text.trim_start();
     trimmed.starts_with('{')
         && yaml::parse_keeping(text, &[]).is_ok_and(|n| matches!(n.value, Value::Map(_)))
-}
-
-/// The fields every data stream must declare (dotted or nested definitions).
-fn check_required_fields(fs: &dyn PackageFs, base: &str, p: &mut Problems) {
-    let fields_dir = format!("{base}/fields");
-    let mut all: Vec<Node> = Vec::new();
-    for file in fs.list_dir(&fields_dir) {
-        let path = format!("{fields_dir}/{file}");
-        let Ok(bytes) = fs.read(&path) else { continue };
-        // Only what find_field reads is built.
-        match yaml::parse_keeping(
-            &String::from_utf8_lossy(&bytes),
-            &["name", "type", "fields"],
-        ) {
-            Ok(Node {
-                value: Value::Seq(items),
-                ..
-            }) => all.extend(items),
-            Ok(n) if n.is_null() => {}
-            Ok(_) => p.push(
-                None,
-                &path,
-                "unmarshaling file failed: expected a list of fields",
-            ),
-            Err(e) => p.push(None, &path, format!("unmarshaling file failed: {e}")),
-        }
-    }
-    for (field, wanted) in [
-        ("data_stream.type", "constant_keyword"),
-        ("data_stream.dataset", "constant_keyword"),
-        ("data_stream.namespace", "constant_keyword"),
-        ("@timestamp", "date"),
-    ] {
-        match find_field(&all, field) {
-            None => {
-                p.push(None, &fields_dir, format!("validating required fields failed: finding field failed (searchedName: {field}): field '{field}' not found"));
-                return;
-            }
-            Some(t) if t != wanted => {
-                p.push(None, &fields_dir, format!("validating required fields failed: wrong field type for '{field}' (expected: {wanted}, got: {t})"));
-                return;
-            }
-            Some(_) => {}
-        }
-    }
-}
-
-fn field_str(n: &Node, key: &str) -> String {
-    n.get(key)
-        .and_then(|v| yaml::scalar_to_string(&v.value))
-        .unwrap_or_default()
-}
-
-/// The type of field `name`: a definition with that exact name, or found by walking
-/// group `fields` one name component at a time.
-fn find_field(fields: &[Node], name: &str) -> Option<String> {
-    if let Some(f) = fields.iter().find(|f| field_str(f, "name") == name) {
-        return Some(field_str(f, "type"));
-    }
-    let (head, rest) = name.split_once('.')?;
-    let group = fields.iter().find(|f| field_str(f, "name") == head)?;
-    match &group.get("fields")?.value {
-        Value::Seq(children) => find_field(children, rest),
-        _ => None,
-    }
 }

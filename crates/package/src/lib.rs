@@ -26,6 +26,7 @@ pub mod index_summary;
 pub mod json;
 pub mod manifest_parts;
 pub mod package;
+pub mod required_fields;
 mod search_text;
 pub mod version;
 pub mod yaml;

@@ -15,6 +15,7 @@ use crate::decode::{Obj, ObjBuilder, Problems};
 use crate::fs::PackageFs;
 use crate::json::Json;
 use crate::manifest_parts::{self as parts, url_path};
+use crate::required_fields::FieldsCache;
 use crate::search_text::{SearchText, template_text};
 use crate::version::Version;
 use crate::yaml;
@@ -302,6 +303,17 @@ pub fn load(
     fs: Arc<dyn PackageFs>,
     opts: &LoadOptions,
 ) -> Result<Package, LoadError> {
+    load_sharing(location, fs, opts, &FieldsCache::default())
+}
+
+/// [`load`], for one of many packages loaded together: the checks' work on files that
+/// the packages have in common is shared through `cache`.
+pub fn load_sharing(
+    location: Location,
+    fs: Arc<dyn PackageFs>,
+    opts: &LoadOptions,
+    cache: &FieldsCache,
+) -> Result<Package, LoadError> {
     let mut p = Problems::new("manifest.yml");
     let fail = |problems: Vec<String>| LoadError {
         location: location.path().display().to_string(),
@@ -560,8 +572,15 @@ pub fn load(
         {
             continue;
         }
-        if let Some(ds) = data_stream::load(&dir, &name, &release, fs.as_ref(), opts, &mut p.items)
-        {
+        if let Some(ds) = data_stream::load(
+            &dir,
+            &name,
+            &release,
+            fs.as_ref(),
+            opts,
+            cache,
+            &mut p.items,
+        ) {
             data_streams.push(ds);
         }
     }
