@@ -19,8 +19,9 @@ use config::ServeArgs;
 // glibc's malloc keeps the pages freed when a full storage reload drops the old
 // catalog (freed from many threads' arenas): resident memory grew by the size of a
 // catalog with each reload, to 3 GiB after 6 reloads of 10,000 versions. jemalloc's
-// background threads return them within its decay time (about 10 s); startup is
-// also faster with it (docs/PERFORMANCE.md, "Memory after a full reload").
+// background threads return them within its decay time (1 s, set for the build in
+// .cargo/config.toml); startup is also faster with it (docs/PERFORMANCE.md, "Memory
+// after a full reload").
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

@@ -52,9 +52,7 @@ pub enum StreamError {
 /// in parallel; the results in file order.
 ///
 /// A thread of its own reads and scans the blocks, one ahead of the block being
-/// decoded, so that decoding never waits for the next block to be read: both cores
-/// decode all the time (with the read and the decode taking turns, one core idled a
-/// quarter of the time at 100,000 versions).
+/// decoded, so that the decoding does not wait for the next block to be read.
 pub fn map_items<T, F>(reader: impl Read + Send, f: F) -> Result<Vec<T>, StreamError>
 where
     T: Send,
@@ -105,9 +103,9 @@ fn read_blocks(
     // The start of a token that the last block cut off.
     let mut cut: Vec<u8> = Vec::new();
     loop {
-        // Buffers are reused: a fresh 8 MB buffer per block would be faulted in page by
-        // page and, as the allocator returns freed memory at once, given back each time
-        // (a third of the CPU time at 100,000 versions was the kernel's).
+        // Buffers are reused: with a fresh buffer per block, a third of the CPU time at
+        // 100,000 versions was the kernel's, faulting the new pages in and taking the
+        // freed ones back.
         let mut bytes = spare.try_recv().unwrap_or_default();
         bytes.clear();
         bytes.reserve(cut.len() + BLOCK);
