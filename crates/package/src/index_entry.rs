@@ -820,6 +820,11 @@ impl<'a> JObj<'a> {
 /// under Go's `ToUpper(ToLower(r))`: the long s, the Kelvin sign and the dotted
 /// and dotless i.
 pub(crate) fn go_fold_eq(key: &str, field: &str) -> bool {
+    // Each character of the key folds onto one byte of the field, and takes at least
+    // one byte: a shorter key cannot match. Most keys compared are of another length.
+    if key.len() < field.len() {
+        return false;
+    }
     // The usual case, and the fold cannot make an ASCII key match otherwise.
     if key.is_ascii() {
         return key.eq_ignore_ascii_case(field);

@@ -216,16 +216,8 @@ impl<'de> Visitor<'de> for Keep {
 
 /// How the kept field that `key` names is kept, matched as Go matches struct fields.
 fn kept(keys: &[(&str, Keep)], key: &str) -> Option<Keep> {
-    // Most keys are ASCII, and most are skipped: compared without folding characters.
-    let ascii = key.is_ascii();
     keys.iter()
-        .find(|(field, _)| {
-            if ascii {
-                field.eq_ignore_ascii_case(key)
-            } else {
-                go_fold_eq(key, field)
-            }
-        })
+        .find(|(field, _)| go_fold_eq(key, field))
         .map(|&(_, keep)| keep)
 }
 
