@@ -24,16 +24,17 @@ pub struct ServeArgs {
     #[arg(long, env = "EPR_ADDRESS", default_value = "localhost:8080")]
     pub address: String,
 
-    /// Path to the configuration file.
-    #[arg(long, env = "EPR_CONFIG", default_value = "config.yml")]
-    pub config: PathBuf,
+    /// Path to the configuration file [default: config.yml]. A file named here must
+    /// exist; without this option a missing config.yml means no package paths.
+    #[arg(long, env = "EPR_CONFIG")]
+    pub config: Option<PathBuf>,
 
     /// Log level: debug, info, warn or error.
     #[arg(long, env = "EPR_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 
     /// Log format: `ecs` (JSON lines) or `dev` (human readable).
-    #[arg(long, env = "EPR_LOG_TYPE", default_value = "ecs")]
+    #[arg(long, env = "EPR_LOG_TYPE", default_value = "ecs", value_parser = ["ecs", "dev"])]
     pub log_type: String,
 
     /// Load the configuration and every package, report problems, and exit.
@@ -91,10 +92,125 @@ pub struct ServeArgs {
     #[arg(long, env = "EPR_STORAGE_INDEXER_WATCH_INTERVAL", default_value = "1m", value_parser = |s: &str| parse_go_duration(s).map_err(|e| e.to_string()))]
     pub storage_indexer_watch_interval: Duration,
 
+    /// Certificate chain (PEM) to serve HTTPS with; needs --tls-key. Both files are
+    /// read again when they change, without a restart.
+    #[arg(long, env = "EPR_TLS_CERT", default_value = "")]
+    pub tls_cert: String,
+
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, env = "EPR_TLS_KEY", default_value = "")]
+    pub tls_key: String,
+
+    /// Lowest TLS version accepted: 1.2 or 1.3 (1.0 and 1.1 are refused: this server
+    /// speaks TLS 1.2 and 1.3 only). Needs --tls-cert and --tls-key.
+    #[arg(long, env = "EPR_TLS_MIN_VERSION", default_value = "")]
+    pub tls_min_version: String,
+
+    /// Address of a second, plain-HTTP listener serving Prometheus metrics at /metrics
+    /// (empty: no metrics).
+    #[arg(long, env = "EPR_METRICS_ADDRESS", default_value = "")]
+    pub metrics_address: String,
+
+    /// The upstream's Go pprof listener. Accepted so that its deployments start;
+    /// there is no pprof here, and a warning says so.
+    #[arg(long, env = "EPR_HTTPPROF", default_value = "")]
+    pub httpprof: String,
+
+    /// Upstream: cache /search answers of the SQL storage indexer. Here every JSON answer
+    /// is always cached per catalog; accepted (with the upstream's checks) for compatibility.
+    #[arg(long, env = "EPR_FEATURE_ENABLE_SEARCH_CACHE", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_go_bool)]
+    pub feature_enable_search_cache: bool,
+
+    /// Upstream: cache /categories answers of the SQL storage indexer; as
+    /// --feature-enable-search-cache.
+    #[arg(long, env = "EPR_FEATURE_ENABLE_CATEGORIES_CACHE", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_go_bool)]
+    pub feature_enable_categories_cache: bool,
+
+    /// A connection that has not sent a whole request head this long after its first
+    /// byte (or after the TLS handshake began) is closed: slow-header clients cannot
+    /// hold connections. Go duration.
+    #[arg(long, env = "EPR_READ_HEADER_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    pub read_header_timeout: Duration,
+
+    /// A connection with no request in flight and no traffic this long is closed.
+    /// Go duration.
+    #[arg(long, env = "EPR_IDLE_TIMEOUT", default_value = "60s", value_parser = positive_duration)]
+    pub idle_timeout: Duration,
+
+    /// Connections served at once, per listener; more wait in the kernel's accept
+    /// queue. Lowered at startup to fit the open-files limit (ulimit -n).
+    #[arg(long, env = "EPR_MAX_CONNECTIONS", default_value = "4096", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// On SIGTERM or SIGINT, how long requests in flight may take to finish before the
+    /// server exits anyway. Go duration.
+    #[arg(long, env = "EPR_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = |s: &str| parse_go_duration(s).map_err(|e| e.to_string()))]
+    pub shutdown_timeout: Duration,
+
     /// Print the version and exit.
     #[arg(long, env = "EPR_VERSION", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_go_bool)]
     pub version: bool,
 }
+
+/// `EPR_*` variables that are read elsewhere than in the options, or that the
+/// upstream reads and this registry knowingly does not, with why.
+const OTHER_ENV: &[(&str, Option<&str>)] = &[
+    (crate::sign::PASSPHRASE_ENV, None),
+    (
+        "EPR_EMULATOR_INDEX_PATH",
+        Some(
+            "the upstream's in-process bucket emulator is not needed here: serve the index's folder with --storage-indexer-bucket-internal file:///path",
+        ),
+    ),
+    ("EPR_SQL_INDEXER_DATABASE_FOLDER_PATH", Some(SQL_UNUSED)),
+    ("EPR_SQL_INDEXER_SEARCH_CACHE_SIZE", Some(SQL_UNUSED)),
+    ("EPR_SQL_INDEXER_SEARCH_CACHE_TTL", Some(SQL_UNUSED)),
+    ("EPR_SQL_INDEXER_CATEGORIES_CACHE_SIZE", Some(SQL_UNUSED)),
+    ("EPR_SQL_INDEXER_CATEGORIES_CACHE_TTL", Some(SQL_UNUSED)),
+    ("EPR_SQL_INDEXER_DB_INSERT_BATCH_SIZE", Some(SQL_UNUSED)),
+    ("EPR_SQL_INDEXER_READ_PACKAGES_BATCH_SIZE", Some(SQL_UNUSED)),
+];
+
+const SQL_UNUSED: &str =
+    "the SQL storage indexer's database settings are not used: its indexer is the in-memory one";
+
+/// The `EPR_*` variables of the options of `command` and its subcommands.
+pub fn option_env_names(command: &clap::Command) -> Vec<String> {
+    let mut names: Vec<String> = command
+        .get_arguments()
+        .filter_map(|a| a.get_env())
+        .map(|e| e.to_string_lossy().into_owned())
+        .collect();
+    for sub in command.get_subcommands() {
+        names.extend(option_env_names(sub));
+    }
+    names
+}
+
+/// A warning for each `EPR_*` variable in `vars` that no option reads, so that a typo
+/// or an option of a newer upstream is never silently dropped.
+pub fn env_warnings(
+    option_names: &[String],
+    vars: impl Iterator<Item = (String, String)>,
+) -> Vec<String> {
+    let mut warnings: Vec<String> = vars
+        .filter(|(name, _)| name.starts_with("EPR_") && !option_names.contains(name))
+        .filter_map(
+            |(name, _)| match OTHER_ENV.iter().find(|(n, _)| *n == name) {
+                Some((_, None)) => None,
+                Some((_, Some(why))) => Some(format!("{name} is ignored: {why}")),
+                None => Some(format!(
+                    "{name} is not a setting of this registry and is ignored (see --help)"
+                )),
+            },
+        )
+        .collect();
+    warnings.sort();
+    warnings
+}
+
+/// The configuration file read when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "config.yml";
 
 /// What `config.yml` holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +220,24 @@ pub struct FileConfig {
     pub cache_search: Duration,
     pub cache_categories: Duration,
     pub cache_catch_all: Duration,
+    /// Keys this registry does not know, with their lines: warned about at startup.
+    pub unknown_keys: Vec<(String, usize)>,
 }
+
+/// The keys of the upstream's `config.yml`. The SQL indexer's own keys are known and
+/// unused: here the SQL storage indexer is the in-memory one.
+pub const CONFIG_KEYS: &[&str] = &[
+    "package_paths",
+    "cache_time.index",
+    "cache_time.search",
+    "cache_time.categories",
+    "cache_time.catch_all",
+    "sql_indexer.database_folder_path",
+    "search.cache_size",
+    "search.cache_ttl",
+    "categories.cache_size",
+    "categories.cache_ttl",
+];
 
 impl Default for FileConfig {
     fn default() -> Self {
@@ -114,6 +247,7 @@ impl Default for FileConfig {
             cache_search: Duration::from_secs(600),
             cache_categories: Duration::from_secs(600),
             cache_catch_all: Duration::from_secs(600),
+            unknown_keys: Vec::new(),
         }
     }
 }
@@ -121,6 +255,21 @@ impl Default for FileConfig {
 impl FileConfig {
     /// Reads `config.yml`. Keys are flat and literal (`cache_time.index: 10s`); the
     /// nested form is not recognised, as upstream. Unknown keys are ignored.
+    /// Reads `--config`; without it, `config.yml` in the working directory if there is
+    /// one (the upstream requires it; here the README's bucket command runs anywhere).
+    pub fn load_given(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+        match path {
+            Some(path) => Self::load(path),
+            None if Path::new(DEFAULT_CONFIG).exists() => Self::load(Path::new(DEFAULT_CONFIG)),
+            None => {
+                tracing::info!(
+                    "no {DEFAULT_CONFIG} in the working directory: no package paths, default cache times"
+                );
+                Ok(FileConfig::default())
+            }
+        }
+    }
+
     pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("Configuration file is not available: {}", path.display()))?;
@@ -133,6 +282,13 @@ impl FileConfig {
         let mut config = FileConfig::default();
         if doc.is_null() {
             return Ok(config);
+        }
+        if let Value::Map(entries) = &doc.value {
+            config.unknown_keys = entries
+                .iter()
+                .filter(|(key, _)| !CONFIG_KEYS.contains(&key.as_str()))
+                .map(|(key, node)| (key.clone(), node.line))
+                .collect();
         }
         if let Some(paths) = doc.get("package_paths") {
             match &paths.value {
@@ -173,6 +329,15 @@ impl FileConfig {
             *slot = d;
         }
         Ok(config)
+    }
+}
+
+/// A Go duration greater than zero.
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_go_duration(s) {
+        Ok(d) if d.is_zero() => Err("must be greater than 0s".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -239,6 +404,42 @@ mod tests {
         assert_eq!(c.cache_index, Duration::from_secs(1));
         assert_eq!(c.cache_search, Duration::from_secs(90));
         assert_eq!(c.cache_catch_all, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn warns_about_unknown_epr_variables() {
+        let known = vec!["EPR_ADDRESS".to_string()];
+        let vars = [
+            ("EPR_ADDRESS", "x"),
+            ("EPR_ADRESS", "x"),
+            ("PATH", "/bin"),
+            ("EPR_SQL_INDEXER_SEARCH_CACHE_TTL", "1h"),
+            ("EPR_SIGNER_PASSPHRASE", "secret"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let warnings = env_warnings(&known, vars.into_iter());
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("EPR_ADRESS is not a setting"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].starts_with("EPR_SQL_INDEXER_SEARCH_CACHE_TTL is ignored"));
+    }
+
+    #[test]
+    fn names_unknown_keys_with_their_lines() {
+        let c = FileConfig::parse(
+            "package_paths: []\ncache_time.idnex: 1s\nsearch.cache_size: 5\ncache_time:\n  index: 1s\n",
+        )
+        .unwrap();
+        // A map's line is the one its value starts on.
+        assert_eq!(
+            c.unknown_keys,
+            vec![
+                ("cache_time.idnex".to_string(), 2),
+                ("cache_time".to_string(), 5)
+            ]
+        );
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 mod build;
 mod config;
+mod listen;
+mod logging;
 mod publish;
 mod serve;
 mod sign;
@@ -12,7 +14,6 @@ mod validate;
 mod watch;
 
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 use config::ServeArgs;
 
@@ -30,6 +31,9 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[derive(Debug, Parser)]
 #[command(name = "package-registry", version, about, long_about = None)]
 #[command(disable_version_flag = true)]
+// `package-registry --address x` and `package-registry serve --address x` both serve;
+// the tools' options stay with their subcommand (and in its --help).
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(flatten)]
     serve: ServeArgs,
@@ -41,7 +45,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API (the same as no subcommand).
-    Serve,
+    Serve(Box<ServeArgs>),
     /// Check package folders or zips against the package spec; exit 0 all valid, 1 one
     /// is invalid, 2 one could not be read.
     Validate {
@@ -90,25 +94,13 @@ fn go_style_args() -> Vec<String> {
         .collect()
 }
 
-fn init_logging(level: &str, kind: &str) {
-    // The upstream's zap levels above `error` have no tracing equivalent.
-    let level = match level {
-        "dpanic" | "panic" | "fatal" => "error",
-        other => other,
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if kind == "dev" {
-        builder.init();
-    } else {
-        builder.json().flatten_event(true).init();
-    }
-}
-
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse_from(go_style_args());
+    let mut cli = Cli::parse_from(go_style_args());
+    if matches!(cli.command, Some(Command::Serve(_)))
+        && let Some(Command::Serve(args)) = cli.command.take()
+    {
+        cli.serve = *args;
+    }
     if cli.serve.version {
         println!(
             "Elastic Package Registry version {} (package-registry in Rust)",
@@ -129,7 +121,14 @@ fn main() -> std::process::ExitCode {
     if let Some(Command::Verify(args)) = &cli.command {
         return sign::run_verify(args);
     }
-    init_logging(&cli.serve.log_level, &cli.serve.log_type);
+    logging::init(&cli.serve.log_level, &cli.serve.log_type);
+    let options = {
+        use clap::CommandFactory;
+        config::option_env_names(&Cli::command())
+    };
+    for warning in config::env_warnings(&options, std::env::vars()) {
+        tracing::warn!("{warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -4,13 +4,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use epr_index::sources::load_package_paths;
 use epr_index::{Catalog, Indexer};
 use epr_package::LoadOptions;
 use epr_server::{AppState, ServerConfig};
 
+use tokio::net::TcpListener;
+
 use crate::config::{FileConfig, ServeArgs};
+use crate::listen::{self, ListenSettings};
 
 /// Everything the load needs, settled from flags and the config file.
 #[derive(Debug, Clone)]
@@ -43,7 +46,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .map(|n| n.get())
             .unwrap_or(1),
     };
-    let file = FileConfig::load(&args.config)?;
+    check_feature_flags(&args)?;
+    let listen = ListenSettings::from_args(&args)?;
+    // A bad certificate fails the start before the packages are loaded.
+    let tls = listen.tls.as_ref().map(listen::tls_acceptor).transpose()?;
+    let file = FileConfig::load_given(args.config.as_deref())?;
+    for (key, line) in &file.unknown_keys {
+        tracing::warn!(
+            "configuration key `{key}` (line {line}) is not a setting of this registry and is ignored"
+        );
+    }
+    if !args.httpprof.is_empty() {
+        tracing::warn!(
+            address = %args.httpprof,
+            "--httpprof is ignored: there is no Go pprof here; see the metrics of --metrics-address"
+        );
+    }
     let settings = LoadSettings {
         paths: file.package_paths.clone(),
         options: LoadOptions {
@@ -80,7 +98,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         if args.package_paths_enable_watcher {
             tracing::warn!("no local packages found; waiting for the watcher to find some");
         } else {
-            bail!("No local packages found.");
+            bail!("{}", no_packages_hint(&settings.paths));
         }
     }
 
@@ -103,7 +121,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let state = AppState::with_storage(config, catalog, endpoint);
+    let metrics = listen
+        .metrics_address
+        .as_ref()
+        .map(|_| epr_server::metrics::Metrics::new(&config.service_version, &host_name()));
+    let state = AppState::with_metrics(config, catalog, endpoint, metrics);
     if let Some((source, _)) = storage {
         crate::storage_source::spawn_poller(
             state.clone(),
@@ -121,13 +143,119 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None
     };
 
-    let listener = tokio::net::TcpListener::bind(&args.address)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.address))?;
-    tracing::info!(address = %args.address, "listening");
-    axum::serve(listener, epr_server::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let api = listen::bind(&listen.address, "--address").await?;
+    let metrics = match &listen.metrics_address {
+        Some(address) => Some(listen::bind(address, "--metrics-address").await?),
+        None => None,
+    };
+    serve_until_signal(state, api, tls, metrics, &listen).await;
+    Ok(())
+}
+
+/// Serves the API (and the metrics) until SIGTERM or SIGINT, then lets requests in
+/// flight finish within the shutdown timeout.
+async fn serve_until_signal(
+    state: AppState,
+    api: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    metrics: Option<TcpListener>,
+    listen: &ListenSettings,
+) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let metrics_task = metrics.map(|listener| {
+        tracing::info!(address = %local_address(&listener), "serving metrics at /metrics");
+        let router = epr_server::metrics_router(state.clone());
+        let limits = listen::metrics_limits(&listen.limits);
+        tokio::spawn(epr_server::listener::serve(
+            listener,
+            None,
+            router,
+            limits,
+            wait_stop(stopped.clone()),
+        ))
+    });
+    tracing::info!(
+        address = %local_address(&api),
+        tls = tls.is_some(),
+        max_connections = listen.limits.max_connections,
+        "listening"
+    );
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    epr_server::listener::serve(
+        api,
+        tls,
+        epr_server::router(state),
+        listen.limits.clone(),
+        signal,
+    )
+    .await;
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
+    tracing::info!("Package registry stopped");
+}
+
+/// The `instance` of `epr_service_info`: the host name, or `localhost` as upstream
+/// when there is none.
+fn host_name() -> String {
+    let uname = rustix::system::uname();
+    let name = uname.nodename().to_string_lossy();
+    if name.is_empty() {
+        "localhost".into()
+    } else {
+        name.into_owned()
+    }
+}
+
+fn local_address(listener: &TcpListener) -> String {
+    listener
+        .local_addr()
+        .map_or_else(|_| "?".into(), |a| a.to_string())
+}
+
+/// What to do when there is nothing to serve.
+fn no_packages_hint(paths: &[PathBuf]) -> String {
+    let looked = if paths.is_empty() {
+        "config.yml lists no package_paths".to_string()
+    } else {
+        let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        format!("looked in {}", paths.join(", "))
+    };
+    format!(
+        "No local packages found. ({looked}.) Add package folders or zips to package_paths \
+         in config.yml, or serve a Package Storage bucket with --feature-storage-indexer \
+         --storage-indexer-bucket-internal URL."
+    )
+}
+
+/// The upstream's checks of the feature flags (spec/api.md §7.2).
+fn check_feature_flags(args: &ServeArgs) -> anyhow::Result<()> {
+    if args.feature_storage_indexer && args.feature_sql_storage_indexer {
+        bail!(
+            "both -feature-storage-indexer and -feature-sql-storage-indexer flags are enabled but are mutually exclusive"
+        );
+    }
+    if args.feature_incremental_updates && args.feature_sql_storage_indexer {
+        bail!(
+            "feature-incremental-updates is not supported with feature-sql-storage-indexer; disable one of them"
+        );
+    }
+    if args.feature_enable_search_cache && !args.feature_sql_storage_indexer {
+        bail!(
+            "search cache is only supported in SQL storage indexer: feature-enable-search-cache is enabled, but feature-sql-storage-indexer is not enabled"
+        );
+    }
+    if args.feature_enable_categories_cache && !args.feature_sql_storage_indexer {
+        bail!(
+            "categories cache is just supported with SQL Storage indexer: feature-enable-categories-cache is enabled, but feature-sql-storage-indexer is not enabled"
+        );
+    }
     Ok(())
 }
 

@@ -27,9 +27,6 @@ pub struct StorageSource {
 /// Opens the storage index if a storage indexer is enabled, and loads its current
 /// revision.
 pub async fn open(args: &ServeArgs) -> anyhow::Result<Option<(StorageSource, Vec<Listed>)>> {
-    if args.feature_storage_indexer && args.feature_sql_storage_indexer {
-        bail!("storage indexer and SQL storage indexer are mutually exclusive, enable only one");
-    }
     if !(args.feature_storage_indexer || args.feature_sql_storage_indexer) {
         return Ok(None);
     }

@@ -7,6 +7,7 @@ use arc_swap::ArcSwap;
 use epr_index::Catalog;
 
 use crate::cache::ResponseCache;
+use crate::metrics::Metrics;
 
 /// The settings the HTTP layer needs, read once at startup.
 #[derive(Debug, Clone)]
@@ -57,6 +58,8 @@ pub struct App {
     pub responses: ResponseCache,
     /// Folder packages being zipped for download: one per core at a time.
     zip_permits: tokio::sync::Semaphore,
+    /// Set when `--metrics-address` is: nothing is recorded otherwise, as upstream.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl AppState {
@@ -70,6 +73,19 @@ impl AppState {
         catalog: Catalog,
         storage: Option<crate::storage_files::StorageEndpoint>,
     ) -> AppState {
+        Self::with_metrics(config, catalog, storage, None)
+    }
+
+    /// A state that records its metrics in `metrics`.
+    pub fn with_metrics(
+        config: ServerConfig,
+        catalog: Catalog,
+        storage: Option<crate::storage_files::StorageEndpoint>,
+        metrics: Option<Arc<Metrics>>,
+    ) -> AppState {
+        if let Some(m) = &metrics {
+            m.indexed_packages.set(catalog.len() as i64);
+        }
         let catalog = Arc::new(catalog);
         AppState(Arc::new(App {
             responses: ResponseCache::new(config.response_cache_bytes, &catalog),
@@ -80,6 +96,7 @@ impl AppState {
             zip_permits: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
+            metrics,
         }))
     }
 
@@ -93,6 +110,7 @@ impl AppState {
         let catalog = Arc::new(catalog);
         self.0.catalog.store(catalog.clone());
         self.0.responses.reset(&catalog);
+        self.count_swap(&catalog);
     }
 
     /// Derives a new catalog from the current one and swaps it in. Writers run one
@@ -105,7 +123,19 @@ impl AppState {
         let next = Arc::new(change(&self.0.catalog.load())?);
         self.0.catalog.store(next.clone());
         self.0.responses.reset(&next);
+        self.count_swap(&next);
         Ok(next)
+    }
+
+    fn count_swap(&self, catalog: &Catalog) {
+        if let Some(m) = &self.0.metrics {
+            m.catalog_swaps.inc();
+            m.indexed_packages.set(catalog.len() as i64);
+        }
+    }
+
+    pub fn metrics(&self) -> Option<&Arc<Metrics>> {
+        self.0.metrics.as_ref()
     }
 
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {

@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::cache::{CacheKey, CachedBody};
 use crate::files;
 use crate::response::{self, AppError};
-use crate::routes::{self, Resolution, Route};
+use crate::routes::{self, Resolution, Route, RouteTemplate};
 
 static FAVICON: &[u8] = include_bytes!("../assets/favicon.ico");
 
@@ -39,19 +39,29 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
         Resolution::Serve(route) => route,
         Resolution::Clean(to) => return response::bare_redirect(&with_query(to)),
         Resolution::StrictSlash(to) => {
+            // The upstream counts the redirect under the route it leads to.
+            let template = match routes::resolve(&to) {
+                Resolution::Serve(route) => Some(RouteTemplate(route.template())),
+                _ => None,
+            };
             let mut res = response::redirect(req.method(), &with_query(to));
             response::add_cors(&mut res);
+            if let Some(template) = template {
+                res.extensions_mut().insert(template);
+            }
             return res;
         }
         Resolution::NotFound => {
             return response::text_error(StatusCode::NOT_FOUND, "404 page not found");
         }
     };
+    let template = RouteTemplate(route.template());
     let is_head = req.method() == http::Method::HEAD;
     // Only the head is needed, and `Parts` (unlike the body) can be shared across awaits.
     let (parts, _body) = req.into_parts();
     let mut res = handle(&state, route, &parts, query.as_deref().unwrap_or("")).await;
     response::add_cors(&mut res);
+    res.extensions_mut().insert(template);
     if is_head {
         // HEAD answers like GET, without the body (hyper keeps Content-Length).
         *res.body_mut() = Body::empty();

@@ -14,7 +14,12 @@
 //! - [`cache`]: the JSON bodies of the current catalog, with ETags and
 //!   compressed forms made once.
 //! - [`encoding`]: `Accept-Encoding` negotiation, gzip and brotli.
+//! - [`observe`]: the request span, access log, metrics and 5xx log of every request.
+//! - [`metrics`]: the Prometheus metrics of `--metrics-address`.
 //! - [`app`]: shared state and the atomically swapped catalog.
+//! - [`listener`]: serving on a socket: connection limits, timeouts, graceful
+//!   shutdown, HTTPS.
+//! - [`tls`]: the certificate and key, reloaded when their files change.
 
 pub mod app;
 pub mod cache;
@@ -22,16 +27,43 @@ pub mod encoding;
 pub mod file_response;
 pub mod files;
 pub mod handlers;
+pub mod listener;
+pub mod metrics;
+pub mod observe;
+mod process_metrics;
 pub mod response;
 pub mod routes;
 pub mod storage_files;
+pub mod tls;
 
 pub use app::{AppState, ServerConfig};
 
-/// The whole API as one router; every request goes through [`handlers::dispatch`],
-/// which holds the route table of the upstream.
+/// The whole API as one router; every request goes through [`observe::observe`]
+/// (span, access log, metrics) and [`handlers::dispatch`], which holds the route
+/// table of the upstream.
 pub fn router(state: AppState) -> axum::Router {
     axum::Router::new()
         .fallback(handlers::dispatch)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
+        .with_state(state)
+}
+
+/// The router of `--metrics-address`: `/metrics` only, as upstream.
+pub fn metrics_router(state: AppState) -> axum::Router {
+    let scrape = |axum::extract::State(state): axum::extract::State<AppState>| async move {
+        let text = state.metrics().map(|m| m.render()).unwrap_or_default();
+        (
+            [(
+                http::header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+    };
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(scrape))
         .with_state(state)
 }

@@ -32,6 +32,33 @@ pub enum Route {
     },
 }
 
+impl Route {
+    /// The upstream's route template (gorilla/mux, regular expressions included): the
+    /// `path` label of its HTTP metrics.
+    pub fn template(&self) -> &'static str {
+        match self {
+            Route::Index => "/",
+            Route::Search => "/search",
+            Route::Categories => "/categories",
+            Route::Health => "/health",
+            Route::Favicon => "/favicon.ico",
+            Route::Artifact { .. } => {
+                "/epr/{packageName}/{packageName:[a-z0-9_]+}-{packageVersion}.zip"
+            }
+            Route::Signature { .. } => {
+                "/epr/{packageName}/{packageName:[a-z0-9_]+}-{packageVersion}.zip.sig"
+            }
+            Route::PackageInfo { .. } => "/package/{packageName:[a-z0-9_]+}/{packageVersion}/",
+            Route::StaticFile { .. } => "/package/{packageName}/{packageVersion}/{name:.*}",
+        }
+    }
+}
+
+/// The route template a response answered, for the metrics and the access log:
+/// a response extension. Requests that matched no route have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteTemplate(pub &'static str);
+
 /// What to do with a request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
