@@ -60,6 +60,9 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
 }
 
 async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) -> Response {
+    if let Some(res) = crate::proxy::handle(state, &route, req, raw_query).await {
+        return res;
+    }
     let config = state.config();
     match route {
         Route::Index => index_document(state, req),

@@ -14,6 +14,7 @@
 //! - [`cache`]: the JSON bodies of the current catalog, with ETags and
 //!   compressed forms made once.
 //! - [`encoding`]: `Accept-Encoding` negotiation, gzip and brotli.
+//! - [`proxy`]: proxy mode, the packages of an upstream registry beside ours.
 //! - [`app`]: shared state and the atomically swapped catalog.
 
 pub mod app;
@@ -22,6 +23,7 @@ pub mod encoding;
 pub mod file_response;
 pub mod files;
 pub mod handlers;
+pub mod proxy;
 pub mod response;
 pub mod routes;
 pub mod storage_files;

@@ -158,10 +158,14 @@ fn none_match(request: &HeaderMap, etag: &str) -> bool {
 /// Go's `http.Redirect` with 301: a small HTML body for GET, headers only for HEAD,
 /// neither for other methods.
 pub fn redirect(method: &Method, location: &str) -> Response {
-    let location = encode_path(location);
+    redirect_url(method, &encode_path(location))
+}
+
+/// [`redirect`] to a URL that is already escaped, kept as it is.
+pub fn redirect_url(method: &Method, location: &str) -> Response {
     let mut res = Response::new(Body::empty());
     *res.status_mut() = StatusCode::MOVED_PERMANENTLY;
-    if let Ok(v) = HeaderValue::from_str(&location) {
+    if let Ok(v) = HeaderValue::from_str(location) {
         res.headers_mut().insert(LOCATION, v);
     }
     if method == Method::GET || method == Method::HEAD {
@@ -172,7 +176,7 @@ pub fn redirect(method: &Method, location: &str) -> Response {
         if method == Method::GET {
             *res.body_mut() = Body::from(format!(
                 "<a href=\"{}\">Moved Permanently</a>.\n\n",
-                html_escape(&location)
+                html_escape(location)
             ));
         }
     }

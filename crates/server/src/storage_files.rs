@@ -54,7 +54,7 @@ impl std::fmt::Debug for StorageEndpoint {
 
 /// What Go's `url.URL.EscapedPath` escapes in a path: everything but letters, digits,
 /// `-_.~` and `$&+,/:;=@` (`/` separates the segments of the object key).
-const PATH: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const PATH: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
