@@ -43,6 +43,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .map(|n| n.get())
             .unwrap_or(1),
     };
+    let proxy = (args.feature_proxy_mode)
+        .then(|| epr_server::proxy::ProxyConfig::new(&args.proxy_to, args.proxy_allow_insecure))
+        .transpose()?;
     let file = FileConfig::load(&args.config)?;
     let settings = LoadSettings {
         paths: file.package_paths.clone(),
@@ -77,7 +80,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if catalog.is_empty() && storage.is_none() {
-        if args.package_paths_enable_watcher {
+        if proxy.is_some() {
+            tracing::info!("no local packages found, but the proxy mode can access remote ones");
+        } else if args.package_paths_enable_watcher {
             tracing::warn!("no local packages found; waiting for the watcher to find some");
         } else {
             bail!("No local packages found.");
@@ -94,6 +99,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .ok()
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "package-registry".into()),
+        proxy,
         ..ServerConfig::default()
     };
     let endpoint = match &storage {
@@ -103,6 +109,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    if config.proxy.is_some() {
+        tracing::info!(
+            "technical preview: proxy mode is an experimental feature and may be unstable"
+        );
+    }
     let state = AppState::with_storage(config, catalog, endpoint);
     if let Some((source, _)) = storage {
         crate::storage_source::spawn_poller(
