@@ -12,6 +12,7 @@ mod compression_and_etags;
 mod errors_and_routing;
 mod package_info;
 mod precedence_and_reload;
+mod proxy;
 mod search;
 mod static_files;
 mod storage_artifacts;
