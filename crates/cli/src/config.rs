@@ -150,6 +150,19 @@ pub struct ServeArgs {
     /// Print the version and exit.
     #[arg(long, env = "EPR_VERSION", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_go_bool)]
     pub version: bool,
+
+    /// Offer the packages of another registry (--proxy-to) beside the local ones
+    /// (technical preview, as upstream).
+    #[arg(long, env = "EPR_FEATURE_PROXY_MODE", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_go_bool)]
+    pub feature_proxy_mode: bool,
+
+    /// The registry proxy mode asks; only its scheme, credentials, host and port are used.
+    #[arg(long, env = "EPR_PROXY_TO", default_value = "https://epr.elastic.co/")]
+    pub proxy_to: String,
+
+    /// Allow an http:// --proxy-to (development or trusted networks only).
+    #[arg(long, env = "EPR_PROXY_ALLOW_INSECURE", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_go_bool)]
+    pub proxy_allow_insecure: bool,
 }
 
 /// `EPR_*` variables that are read elsewhere than in the options, or that the

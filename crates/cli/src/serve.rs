@@ -47,6 +47,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or(1),
     };
     check_feature_flags(&args)?;
+    let proxy = (args.feature_proxy_mode)
+        .then(|| epr_server::proxy::ProxyConfig::new(&args.proxy_to, args.proxy_allow_insecure))
+        .transpose()?;
     let listen = ListenSettings::from_args(&args)?;
     // A bad certificate fails the start before the packages are loaded.
     let tls = listen.tls.as_ref().map(listen::tls_acceptor).transpose()?;
@@ -95,7 +98,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if catalog.is_empty() && storage.is_none() {
-        if args.package_paths_enable_watcher {
+        if proxy.is_some() {
+            tracing::info!("no local packages found, but the proxy mode can access remote ones");
+        } else if args.package_paths_enable_watcher {
             tracing::warn!("no local packages found; waiting for the watcher to find some");
         } else {
             bail!("{}", no_packages_hint(&settings.paths));
@@ -112,6 +117,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .ok()
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "package-registry".into()),
+        proxy,
         ..ServerConfig::default()
     };
     let endpoint = match &storage {
@@ -121,6 +127,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    if config.proxy.is_some() {
+        tracing::info!(
+            "technical preview: proxy mode is an experimental feature and may be unstable"
+        );
+    }
     let metrics = listen
         .metrics_address
         .as_ref()

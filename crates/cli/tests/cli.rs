@@ -280,3 +280,52 @@ fn build_refuses_an_invalid_package() {
     );
     assert!(!out.join("broken-1.0.0.zip").exists());
 }
+
+#[test]
+fn proxy_mode_checks_its_upstream_and_needs_no_local_packages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let config = write_config(tmp.path(), &[&empty]);
+    let run = |args: &[&str]| {
+        bin()
+            .args(["-config", config.to_str().unwrap(), "-dry-run"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    let http = run(&["-feature-proxy-mode", "-proxy-to=http://127.0.0.1:1"]);
+    assert_eq!(http.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&http.stderr).contains(
+            "-proxy-to must use HTTPS (got \"http://127.0.0.1:1\"); use -proxy-allow-insecure to allow HTTP"
+        ),
+        "{}",
+        String::from_utf8_lossy(&http.stderr)
+    );
+    let invalid = bin()
+        .args(["-config", config.to_str().unwrap(), "-dry-run"])
+        .env("EPR_FEATURE_PROXY_MODE", "true")
+        .env("EPR_PROXY_TO", "http://[::1")
+        .env("EPR_PROXY_ALLOW_INSECURE", "true")
+        .output()
+        .unwrap();
+    assert_eq!(invalid.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&invalid.stderr).contains("invalid -proxy-to URL: "));
+    // Without proxy mode, -proxy-to is not looked at.
+    assert!(run(&["-proxy-to=http://127.0.0.1:1"]).status.success());
+
+    // No local package is fine when the upstream has some.
+    let port = free_port();
+    let _server = start(
+        &config,
+        port,
+        &[
+            "-feature-proxy-mode",
+            "-proxy-to=http://127.0.0.1:1",
+            "-proxy-allow-insecure",
+        ],
+    );
+    assert_eq!(http_get(port, "/health").unwrap().0, 200);
+}

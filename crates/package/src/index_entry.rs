@@ -819,7 +819,7 @@ impl<'a> JObj<'a> {
 /// are ASCII). Besides ASCII letters, a few other characters fold onto ASCII ones
 /// under Go's `ToUpper(ToLower(r))`: the long s, the Kelvin sign and the dotted
 /// and dotless i.
-pub(crate) fn go_fold_eq(key: &str, field: &str) -> bool {
+pub fn go_fold_eq(key: &str, field: &str) -> bool {
     // Each character of the key folds onto one byte of the field, and takes at least
     // one byte: a shorter key cannot match. Most keys compared are of another length.
     if key.len() < field.len() {

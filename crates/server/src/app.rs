@@ -23,6 +23,9 @@ pub struct ServerConfig {
     /// Bytes the JSON response cache may hold (bodies and their compressed forms);
     /// past it the oldest entries are dropped. Not a setting of the upstream.
     pub response_cache_bytes: usize,
+    /// Proxy mode: the upstream registry whose packages are offered too; `None`
+    /// serves the local packages only.
+    pub proxy: Option<crate::proxy::ProxyConfig>,
 }
 
 impl Default for ServerConfig {
@@ -36,6 +39,7 @@ impl Default for ServerConfig {
             service_name: "package-registry".into(),
             service_version: env!("CARGO_PKG_VERSION").into(),
             response_cache_bytes: 64 << 20,
+            proxy: None,
         }
     }
 }

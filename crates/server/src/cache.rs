@@ -20,6 +20,10 @@
 //!   budget ([`crate::ServerConfig::response_cache_bytes`], 64 MiB by default),
 //!   the oldest entries are dropped first. A body larger than the whole budget
 //!   is served without being kept. Errors are never cached.
+//! - **Lifetime**: an entry lives as long as its catalog, except the bodies of
+//!   proxy mode ([`ResponseCache::insert_for`]): they hold the upstream's answer
+//!   too, which changes without our catalog changing, so they expire after a
+//!   few seconds (`crate::proxy`, `ProxyConfig::cache_ttl`).
 //!
 //! Computing a body runs outside the lock: two first requests for the same key
 //! may both compute it, but only the first result is kept and served after.
@@ -31,6 +35,8 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use bytes::Bytes;
 use epr_index::Catalog;
 use sha2::{Digest, Sha256};
+// Tokio's clock, so that tests can move time forward instead of sleeping.
+use tokio::time::Instant;
 
 use crate::encoding::{Encoding, MIN_COMPRESS_LEN};
 
@@ -143,6 +149,14 @@ pub struct CacheStats {
 struct Slot {
     body: Arc<CachedBody>,
     charged: usize,
+    /// When the entry stops being served; `None` lives as long as the catalog.
+    expires: Option<Instant>,
+}
+
+impl Slot {
+    fn is_fresh(&self) -> bool {
+        self.expires.is_none_or(|t| Instant::now() < t)
+    }
 }
 
 #[derive(Default)]
@@ -235,21 +249,58 @@ impl ResponseCache {
         if !inner.serves(catalog) {
             return None;
         }
-        inner.entries.get(key).map(|slot| slot.body.clone())
+        inner
+            .entries
+            .get(key)
+            .filter(|slot| slot.is_fresh())
+            .map(|slot| slot.body.clone())
     }
 
     /// Stores `body`, computed from `catalog`, under `key`, unless an entry is
     /// already there (that one is returned) or `catalog` is no longer the
     /// current one (the body is returned without being kept).
     pub fn insert(&self, catalog: &Arc<Catalog>, key: CacheKey, body: Bytes) -> Arc<CachedBody> {
+        self.insert_until(catalog, key, body, None)
+    }
+
+    /// As [`Self::insert`], for a body that may be served for `ttl` only; with a
+    /// zero `ttl` it is not kept at all.
+    pub fn insert_for(
+        &self,
+        catalog: &Arc<Catalog>,
+        key: CacheKey,
+        body: Bytes,
+        ttl: std::time::Duration,
+    ) -> Arc<CachedBody> {
+        if ttl.is_zero() {
+            return Arc::new(CachedBody::new(key, body));
+        }
+        self.insert_until(catalog, key, body, Some(Instant::now() + ttl))
+    }
+
+    fn insert_until(
+        &self,
+        catalog: &Arc<Catalog>,
+        key: CacheKey,
+        body: Bytes,
+        expires: Option<Instant>,
+    ) -> Arc<CachedBody> {
         let body = Arc::new(CachedBody::new(key.clone(), body));
         let charge = body.base_charge();
         let mut inner = self.lock();
         if !inner.serves(catalog) || charge > self.budget {
             return body;
         }
-        if let Some(existing) = inner.entries.get(&key) {
-            return existing.body.clone();
+        match inner.entries.get(&key) {
+            Some(existing) if existing.is_fresh() => return existing.body.clone(),
+            Some(_) => {
+                // Expired: replaced below. Its key stays in `order`, where it may
+                // evict the new entry early, never wrongly charge it.
+                if let Some(old) = inner.entries.remove(&key) {
+                    inner.bytes -= old.charged;
+                }
+            }
+            None => {}
         }
         inner.bytes += charge;
         inner.order.push_back(key.clone());
@@ -258,6 +309,7 @@ impl ResponseCache {
             Slot {
                 body: body.clone(),
                 charged: charge,
+                expires,
             },
         );
         inner.evict_to(self.budget);
@@ -468,6 +520,32 @@ mod tests {
         let huge = cache.insert(&c, CacheKey::Index, json(4 * entry));
         assert_eq!(huge.identity().len(), json(4 * entry).len());
         assert!(cache.get(&c, &CacheKey::Index).is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bodies_kept_for_a_while_expire_and_are_replaced() {
+        let c = catalog();
+        let cache = ResponseCache::new(1 << 20, &c);
+        let key = CacheKey::Search("q=1".into());
+        let ttl = std::time::Duration::from_secs(10);
+        cache.insert_for(&c, key.clone(), json(10), ttl);
+        tokio::time::advance(std::time::Duration::from_secs(9)).await;
+        assert!(cache.get(&c, &key).is_some());
+        // A second insert while fresh keeps the first body.
+        let kept = cache.insert_for(&c, key.clone(), json(20), ttl);
+        assert_eq!(kept.identity().len(), json(10).len());
+        tokio::time::advance(std::time::Duration::from_secs(2)).await;
+        assert!(cache.get(&c, &key).is_none());
+        let bytes = cache.stats().bytes;
+        let fresh = cache.insert_for(&c, key.clone(), json(30), ttl);
+        assert_eq!(fresh.identity().len(), json(30).len());
+        assert!(cache.get(&c, &key).is_some());
+        assert_eq!(cache.stats().entries, 1);
+        assert_eq!(cache.stats().bytes, bytes + json(30).len() - json(10).len());
+        // A zero lifetime serves the body without keeping it.
+        let other = CacheKey::Categories(String::new());
+        cache.insert_for(&c, other.clone(), json(10), std::time::Duration::ZERO);
+        assert!(cache.get(&c, &other).is_none());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::HeaderValue;
 use http::header::CONTENT_TYPE;
@@ -93,7 +93,7 @@ pub async fn get_package_file(
 ) -> Response {
     let (catalog, package) = match lookup(state, name, version, "package revision not found") {
         Ok(found) => found,
-        Err(e) => return e.into_response_with(None),
+        Err(e) => return e.into_response(),
     };
     let cache = state.config().cache_catch_all;
     if package.location.is_storage() {
@@ -115,10 +115,10 @@ pub async fn get_package_file(
         Err(FsError::NotFound { .. } | FsError::IsDir { .. }) => {
             AppError::ResourceNotFound.into_response_with(Some(cache))
         }
-        Err(e) => {
-            tracing::error!(package.name = %name, package.version = %version, error = %e, "reading package file failed");
-            AppError::Internal.into_response_with(Some(cache))
-        }
+        Err(e) => AppError::internal(format_args!(
+            "reading a file of package {name}-{version} failed: {e}"
+        ))
+        .into_response_with(Some(cache)),
     }
 }
 
@@ -169,7 +169,7 @@ pub async fn download_package(
 ) -> Response {
     let (catalog, package) = match lookup(state, name, version, "artifact not found") {
         Ok(found) => found,
-        Err(e) => return e.into_response_with(None),
+        Err(e) => return e.into_response(),
     };
     let cache = state.config().cache_catch_all;
     match &package.location {
@@ -188,8 +188,8 @@ pub async fn download_package(
                 with_cache(res, state)
             }
             Err(e) => {
-                tracing::error!(package.name = %name, package.version = %version, error = %e, "zipping package failed");
-                AppError::Internal.into_response_with(Some(cache))
+                AppError::internal(format_args!("zipping package {name}-{version} failed: {e}"))
+                    .into_response_with(Some(cache))
             }
         },
     }
@@ -222,9 +222,12 @@ async fn serve_zip(
             match tokio::fs::read(path).await {
                 Ok(data) => state.responses().keep_file(catalog, key, Bytes::from(data)),
                 Err(e) => {
-                    tracing::error!(path = %path.display(), error = %e, "reading package file failed");
                     let cache = state.config().cache_catch_all;
-                    return AppError::Internal.into_response_with(Some(cache));
+                    return AppError::internal(format_args!(
+                        "reading {} failed: {e}",
+                        path.display()
+                    ))
+                    .into_response_with(Some(cache));
                 }
             }
         }
@@ -328,10 +331,8 @@ async fn serve_file(state: &AppState, req: &Parts, path: std::path::PathBuf) -> 
     let content_type = content_type_for(&path.to_string_lossy());
     match file_response::serve_file(&req.method, &req.headers, content_type, &path).await {
         Ok(res) => with_cache(res, state),
-        Err(e) => {
-            tracing::error!(path = %path.display(), error = %e, "reading package file failed");
-            AppError::Internal.into_response_with(Some(state.config().cache_catch_all))
-        }
+        Err(e) => AppError::internal(format_args!("reading {} failed: {e}", path.display()))
+            .into_response_with(Some(state.config().cache_catch_all)),
     }
 }
 
@@ -339,7 +340,7 @@ async fn serve_file(state: &AppState, req: &Parts, path: std::path::PathBuf) -> 
 pub async fn get_signature(state: &AppState, req: &Parts, name: &str, version: &str) -> Response {
     let (_, package) = match lookup(state, name, version, "signature file not found") {
         Ok(found) => found,
-        Err(e) => return e.into_response_with(None),
+        Err(e) => return e.into_response(),
     };
     if package.location.is_storage() {
         let key = epr_storage::layout::package_signature(&package.name, &package.version);
@@ -348,7 +349,7 @@ pub async fn get_signature(state: &AppState, req: &Parts, name: &str, version: &
     match &package.signature {
         Some(path) => serve_file(state, req, path.clone()).await,
         // The upstream answers 500 here; a missing file is a 404 (spec/api.md §3.9).
-        None => AppError::NotFound("signature file not found".into()).into_response_with(None),
+        None => AppError::NotFound("signature file not found".into()).into_response(),
     }
 }
 
@@ -358,6 +359,7 @@ async fn from_storage(state: &AppState, req: &Parts, key: &str) -> Response {
     match &state.0.storage {
         Some(endpoint) => endpoint.serve(req, key, cache).await,
         // A catalog with storage packages always comes with an endpoint; be safe.
-        None => AppError::Internal.into_response_with(Some(cache)),
+        None => AppError::internal("a storage package without a storage endpoint")
+            .into_response_with(Some(cache)),
     }
 }

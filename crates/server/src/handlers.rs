@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::StatusCode;
 use http::request::Parts;
@@ -70,6 +70,9 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
 }
 
 async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) -> Response {
+    if let Some(res) = crate::proxy::handle(state, &route, req, raw_query).await {
+        return res;
+    }
     let config = state.config();
     match route {
         Route::Index => index_document(state, req),
@@ -84,14 +87,14 @@ async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) ->
             res
         }
         Route::Search => {
-            search_packages(state, req, raw_query).unwrap_or_else(|e| e.into_response_with(None))
+            search_packages(state, req, raw_query).unwrap_or_else(IntoResponse::into_response)
         }
         Route::Categories => {
-            list_categories(state, req, raw_query).unwrap_or_else(|e| e.into_response_with(None))
+            list_categories(state, req, raw_query).unwrap_or_else(IntoResponse::into_response)
         }
         Route::PackageInfo { name, version } => find_package(state, req, &name, &version)
             .await
-            .unwrap_or_else(|e| e.into_response_with(None)),
+            .unwrap_or_else(IntoResponse::into_response),
         Route::StaticFile {
             name,
             version,
@@ -116,8 +119,27 @@ fn cached_json(
     max_age: Duration,
     build: impl FnOnce() -> Result<Bytes, AppError>,
 ) -> Result<Response, AppError> {
-    let body = state.responses().get_or_insert_with(catalog, key, build)?;
+    let mut computed = false;
+    let counted_build = || {
+        computed = true;
+        build()
+    };
+    let body = state
+        .responses()
+        .get_or_insert_with(catalog, key, counted_build)?;
+    count_cache_lookup(state, !computed);
     Ok(answer_json(state, req, &body, max_age))
+}
+
+/// Ours: response cache hits and misses, when metrics are on.
+fn count_cache_lookup(state: &AppState, hit: bool) {
+    if let Some(m) = state.metrics() {
+        if hit {
+            m.response_cache_hits.inc();
+        } else {
+            m.response_cache_misses.inc();
+        }
+    }
 }
 
 /// A cached body in the coding the request asks for, or 304.
@@ -148,7 +170,7 @@ fn index_document(state: &AppState, req: &Parts) -> Response {
         c.cache_index,
         build,
     )
-    .unwrap_or_else(|e| e.into_response_with(None))
+    .unwrap_or_else(IntoResponse::into_response)
 }
 
 fn search_packages(state: &AppState, req: &Parts, raw_query: &str) -> Result<Response, AppError> {
@@ -199,7 +221,9 @@ async fn find_package(
     };
     // Not `cached_json`: a storage package's body is read asynchronously.
     let cache = state.responses();
-    let body = match cache.get(&catalog, &key) {
+    let cached = cache.get(&catalog, &key);
+    count_cache_lookup(state, cached.is_some());
+    let body = match cached {
         Some(body) => body,
         None => {
             let bytes = full_document(&catalog, name, version).await?;
@@ -223,8 +247,9 @@ async fn full_document(catalog: &Catalog, name: &str, version: &str) -> Result<B
             let text = manifest.source.read(manifest.range.clone()).await;
             text.and_then(|text| entry.full_from_manifest(&text))
                 .map_err(|error| {
-                    tracing::error!(package = %format!("{name}-{version}"), %error, "cannot read the package's manifest from the storage index");
-                    AppError::Internal
+                    AppError::internal(format_args!(
+                        "cannot read the manifest of {name}-{version} from the storage index: {error}"
+                    ))
                 })
         }
     }

@@ -16,6 +16,7 @@
 //! - [`encoding`]: `Accept-Encoding` negotiation, gzip and brotli.
 //! - [`observe`]: the request span, access log, metrics and 5xx log of every request.
 //! - [`metrics`]: the Prometheus metrics of `--metrics-address`.
+//! - [`proxy`]: proxy mode, the packages of an upstream registry beside ours.
 //! - [`app`]: shared state and the atomically swapped catalog.
 //! - [`listener`]: serving on a socket: connection limits, timeouts, graceful
 //!   shutdown, HTTPS.
@@ -31,6 +32,7 @@ pub mod listener;
 pub mod metrics;
 pub mod observe;
 mod process_metrics;
+pub mod proxy;
 pub mod response;
 pub mod routes;
 pub mod storage_files;

@@ -16,6 +16,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use crate::cache::{CachedBody, ResponseCache};
 use crate::encoding;
 use crate::file_response::{scan_etag, trim_ascii_space};
+use crate::observe::ErrorCause;
 
 /// An error answer. Handler errors (400/404) carry the no-cache pair; internal
 /// errors and "resource not found" keep whatever cache headers were set (§1.5).
@@ -25,25 +26,54 @@ pub enum AppError {
     NotFound(String),
     /// The 404 of a missing file inside a package: publicly cacheable.
     ResourceNotFound,
-    /// Logged once where it happens; the client only sees `internal server error`.
-    Internal,
+    /// The client only sees `internal server error`; the cause is logged once, by
+    /// the middleware of `observe`, from the response's [`ErrorCause`].
+    Internal(String),
+}
+
+impl AppError {
+    /// An internal error with its cause, for the log.
+    pub fn internal(cause: impl std::fmt::Display) -> AppError {
+        AppError::Internal(cause.to_string())
+    }
+}
+
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.into_response_with(None)
+    }
+}
+
+/// A 500 with the upstream's `text` and `cause` for the log (see [`AppError::Internal`]).
+pub fn internal_error(text: &str, cause: impl std::fmt::Display) -> Response {
+    let mut res = text_error(StatusCode::INTERNAL_SERVER_ERROR, text);
+    res.extensions_mut()
+        .insert(ErrorCause(cause.to_string().into()));
+    res
 }
 
 impl AppError {
     pub fn into_response_with(self, cache: Option<Duration>) -> Response {
+        let mut cause = None;
         let (status, text, no_cache) = match self {
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m, true),
             AppError::NotFound(m) => (StatusCode::NOT_FOUND, m, true),
             AppError::ResourceNotFound => {
                 (StatusCode::NOT_FOUND, "resource not found".into(), false)
             }
-            AppError::Internal => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal server error".into(),
-                false,
-            ),
+            AppError::Internal(why) => {
+                cause = Some(why);
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal server error".into(),
+                    false,
+                )
+            }
         };
         let mut res = text_error(status, &text);
+        if let Some(why) = cause {
+            res.extensions_mut().insert(ErrorCause(why.into()));
+        }
         if no_cache {
             let h = res.headers_mut();
             h.append(CACHE_CONTROL, HeaderValue::from_static("max-age=0"));
@@ -158,10 +188,14 @@ fn none_match(request: &HeaderMap, etag: &str) -> bool {
 /// Go's `http.Redirect` with 301: a small HTML body for GET, headers only for HEAD,
 /// neither for other methods.
 pub fn redirect(method: &Method, location: &str) -> Response {
-    let location = encode_path(location);
+    redirect_url(method, &encode_path(location))
+}
+
+/// [`redirect`] to a URL that is already escaped, kept as it is.
+pub fn redirect_url(method: &Method, location: &str) -> Response {
     let mut res = Response::new(Body::empty());
     *res.status_mut() = StatusCode::MOVED_PERMANENTLY;
-    if let Ok(v) = HeaderValue::from_str(&location) {
+    if let Ok(v) = HeaderValue::from_str(location) {
         res.headers_mut().insert(LOCATION, v);
     }
     if method == Method::GET || method == Method::HEAD {
@@ -172,7 +206,7 @@ pub fn redirect(method: &Method, location: &str) -> Response {
         if method == Method::GET {
             *res.body_mut() = Body::from(format!(
                 "<a href=\"{}\">Moved Permanently</a>.\n\n",
-                html_escape(&location)
+                html_escape(location)
             ));
         }
     }

@@ -29,7 +29,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::file_response::{scan_etag, serve_content_tagged};
 use crate::files::content_type_for;
-use crate::response::{AppError, add_cache, text_error};
+use crate::response::{AppError, add_cache, internal_error};
 
 /// Where the artifacts of storage packages are read from.
 #[derive(Clone)]
@@ -54,7 +54,7 @@ impl std::fmt::Debug for StorageEndpoint {
 
 /// What Go's `url.URL.EscapedPath` escapes in a path: everything but letters, digits,
 /// `-_.~` and `$&+,/:;=@` (`/` separates the segments of the object key).
-const PATH: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const PATH: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
@@ -153,10 +153,9 @@ async fn pipe(
     let upstream = match request.send().await {
         Ok(r) => r,
         Err(e) => {
-            tracing::error!(url = %url, error = %e, "package storage request failed");
-            return text_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
+            return internal_error(
                 "error from package-storage server",
+                format_args!("package storage request {url} failed: {e}"),
             );
         }
     };
@@ -173,6 +172,11 @@ async fn pipe(
     let body = Body::from_stream(upstream.bytes_stream());
     let mut res = Response::new(body);
     *res.status_mut() = status;
+    if status.is_server_error() {
+        let cause = format!("package storage answered {status} for {url}");
+        res.extensions_mut()
+            .insert(crate::observe::ErrorCause(cause.into()));
+    }
     add_cache(&mut res, cache);
     for (name, value) in headers {
         if let Some(name) = name {
@@ -205,13 +209,13 @@ async fn from_bucket(
             res
         }
         Ok(None) => AppError::ResourceNotFound.into_response_with(Some(cache)),
-        Err(e) => {
-            tracing::error!(bucket = %bucket.url(), key = %key, error = %e, "reading from the package storage failed");
-            text_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "error from package-storage server",
-            )
-        }
+        Err(e) => internal_error(
+            "error from package-storage server",
+            format_args!(
+                "reading {key} from the package storage {} failed: {e}",
+                bucket.url()
+            ),
+        ),
     }
 }
 
