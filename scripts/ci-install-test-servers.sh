@@ -5,6 +5,7 @@
 #   moto 5.2.1 (S3 emulator, Python): enforces If-None-Match / If-Match on PutObject.
 #   fake-gcs-server v1.56.1 (GCS emulator, Go): used for GCS reads only.
 #   gnupg: gpg, used by the signature tests to check our signatures interoperate.
+#   openssl and curl: certificates and HTTPS health checks (deployments.rs).
 #   wrk and nginx: the load benchmark (scripts/bench_load.py; .ci/run runs its --smoke).
 set -euo pipefail
 
@@ -30,6 +31,10 @@ fi
 # Debian packages, named by the command they provide; one apt-get for all that are missing.
 missing=()
 have gpg || missing+=(gnupg)
+# The deployment tests (crates/cli/tests/deployments.rs) make certificates with
+# openssl and check health over HTTPS with curl, as elastic-package's compose file does.
+have openssl || missing+=(openssl)
+have curl || missing+=(curl)
 have wrk || missing+=(wrk)
 have nginx || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then

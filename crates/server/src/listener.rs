@@ -208,6 +208,9 @@ struct Clocks {
     last_activity: Instant,
     /// When the first byte of a request head arrived, until the request is routed.
     head_started: Option<Instant>,
+    /// The read that found a request in flight, and so set no deadline: woken when
+    /// the last request finishes, so that the idle clock starts.
+    parked_read: Option<std::task::Waker>,
 }
 
 impl Clocks {
@@ -216,6 +219,7 @@ impl Clocks {
             in_flight: 0,
             last_activity: Instant::now(),
             head_started: None,
+            parked_read: None,
         }
     }
 
@@ -254,6 +258,11 @@ impl Drop for InFlight {
         let mut c = lock(&self.0);
         c.in_flight -= 1;
         c.last_activity = Instant::now();
+        if c.in_flight == 0
+            && let Some(read) = c.parked_read.take()
+        {
+            read.wake();
+        }
     }
 }
 
@@ -286,8 +295,15 @@ impl<IO> Watched<IO> {
 
     /// Called when a read is pending: `Ready` if the connection is past its deadline.
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        let Some(deadline) = lock(&self.clocks).deadline(&self.limits) else {
-            return Poll::Pending;
+        let deadline = {
+            let mut c = lock(&self.clocks);
+            match c.deadline(&self.limits) {
+                Some(deadline) => deadline,
+                None => {
+                    c.parked_read = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+            }
         };
         if self.sleep.deadline() != deadline {
             self.sleep.as_mut().reset(deadline);
