@@ -13,10 +13,15 @@ pub struct Category {
     pub parent: Option<(String, String)>,
 }
 
-/// The categories the registry knows, by id.
+/// The categories the registry knows, by id: the upstream's list (`data/categories.yml`,
+/// a copy of the upstream's file), read as its `ReadCategories` reads it.
 pub fn categories() -> &'static HashMap<String, Category> {
     static CATEGORIES: OnceLock<HashMap<String, Category>> = OnceLock::new();
-    CATEGORIES.get_or_init(|| parse_categories(include_str!("../data/categories.yml")))
+    CATEGORIES.get_or_init(|| {
+        // The list is compiled in and a unit test reads it, so this cannot fail at run time.
+        parse_categories(include_str!("../data/categories.yml"))
+            .expect("embedded categories.yml is a valid category list")
+    })
 }
 
 pub fn category(id: &str) -> Option<&'static Category> {
@@ -33,37 +38,40 @@ pub fn has_category(list: &[String], wanted: &str) -> bool {
     })
 }
 
-fn parse_categories(text: &str) -> HashMap<String, Category> {
-    let doc = yaml::parse(text).expect("embedded categories.yml is valid YAML");
+/// Top-level categories and their `subcategories` (one level: deeper ones are not
+/// read). As upstream: a missing title is empty, and an id defined twice (at any
+/// level) makes the list ambiguous, an error.
+fn parse_categories(text: &str) -> Result<HashMap<String, Category>, String> {
+    let doc = yaml::parse(text).map_err(|e| e.to_string())?;
     let mut out = HashMap::new();
     let Some(Value::Map(top)) = doc.get("categories").map(|n| &n.value) else {
-        return out;
+        return Ok(out);
     };
-    let title_of = |node: &yaml::Node, id: &str| match node.get("title").map(|t| &t.value) {
+    let title_of = |node: &yaml::Node| match node.get("title").map(|t| &t.value) {
         Some(Value::String(t)) => t.clone(),
-        _ => id.to_string(),
+        _ => String::new(),
+    };
+    let mut add = |id: &str, title: String, parent: Option<(String, String)>| {
+        let category = Category {
+            id: id.to_string(),
+            title,
+            parent,
+        };
+        match out.insert(id.to_string(), category) {
+            Some(_) => Err(format!("ambiguous definition for category {id:?}")),
+            None => Ok(()),
+        }
     };
     for (id, node) in top {
-        let title = title_of(node, id);
+        let title = title_of(node);
+        add(id, title.clone(), None)?;
         if let Some(Value::Map(subs)) = node.get("subcategories").map(|n| &n.value) {
             for (sub_id, sub) in subs {
-                out.insert(
-                    sub_id.clone(),
-                    Category {
-                        id: sub_id.clone(),
-                        title: title_of(sub, sub_id),
-                        parent: Some((id.clone(), title.clone())),
-                    },
-                );
+                add(sub_id, title_of(sub), Some((id.clone(), title.clone())))?;
             }
         }
-        out.entry(id.clone()).or_insert(Category {
-            id: id.clone(),
-            title,
-            parent: None,
-        });
     }
-    out
+    Ok(out)
 }
 
 /// The ingestion method shown for an input type, if the table maps it.
@@ -99,6 +107,40 @@ mod tests {
         assert!(has_category(&["web".into()], "observability"));
         assert!(!has_category(&["web".into()], "security"));
         assert_eq!(category("datastore").unwrap().title, "Database");
+    }
+
+    /// The ids our hand-made list once had wrong, as the upstream's file has them.
+    #[test]
+    fn follows_the_upstream_list() {
+        let parent = |id: &str| category(id).unwrap().parent.clone().map(|(p, _)| p);
+        assert_eq!(categories().len(), 72);
+        assert_eq!(parent("kubernetes").as_deref(), Some("observability"));
+        for id in [
+            "advanced_analytics_ueba",
+            "asset_inventory",
+            "cloudsecurity_cdr",
+            "misconfiguration_workflow",
+            "vulnerability_workflow",
+        ] {
+            assert_eq!(parent(id).as_deref(), Some("security"), "{id}");
+        }
+        assert_eq!(
+            category("cloudsecurity_cdr").unwrap().title,
+            "Cloud Security/CDR"
+        );
+        assert_eq!(category("email_security").unwrap().title, "Email");
+        assert_eq!(parent("infrastructure"), None);
+    }
+
+    #[test]
+    fn an_id_defined_twice_is_ambiguous() {
+        let twice = "categories:\n  a:\n    title: A\n    subcategories:\n      b:\n        title: B\n  b:\n    title: B again\n";
+        assert_eq!(
+            parse_categories(twice).unwrap_err(),
+            "ambiguous definition for category \"b\""
+        );
+        let untitled = parse_categories("categories:\n  a: {}\n").unwrap();
+        assert_eq!(untitled["a"].title, "");
     }
 
     #[test]
