@@ -85,9 +85,13 @@ fn startup_failures_name_the_problem() {
         .output()
         .unwrap();
     assert_eq!(unsigned.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&unsigned.stderr).contains("missing a required signature file")
+    // The error names the file it looked for and the flag that serves unsigned packages.
+    let stderr = String::from_utf8_lossy(&unsigned.stderr);
+    let want = format!(
+        "package nginx_logs-1.0.0 is missing signature file {}/nginx_logs/1.0.0.sig (serving unsigned packages needs --require-package-signatures=false)",
+        examples().display()
     );
+    assert!(stderr.contains(&want), "{stderr}");
 
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();

@@ -547,19 +547,30 @@ pub fn load_sharing(
         ),
     }
     let assets = parts::assets(fs.as_ref(), &url_base, &mut p);
-    let signature = match &location {
+    let signature_file = match &location {
         Location::Dir(path) | Location::Zip(path) => {
-            let signature_file = PathBuf::from(format!("{}.sig", path.display()));
-            signature_file.is_file().then_some(signature_file)
+            Some(PathBuf::from(format!("{}.sig", path.display())))
         }
         // Storage packages come from index entries, not from `load`.
         Location::Storage { .. } => None,
     };
+    let signature = signature_file.clone().filter(|f| f.is_file());
     if opts.require_signature && signature.is_none() {
+        // The full path, whatever the working directory, as that is where the operator
+        // will look; and the way out, as signatures are required by default.
+        let missing = match &signature_file {
+            Some(file) => {
+                let file = std::path::absolute(file).unwrap_or_else(|_| file.clone());
+                format!("signature file {}", file.display())
+            }
+            None => "a signature file".to_string(),
+        };
         p.push(
             None,
             "signature",
-            format!("package {name}-{version} is missing a required signature file"),
+            format!(
+                "package {name}-{version} is missing {missing} (serving unsigned packages needs --require-package-signatures=false)"
+            ),
         );
     }
 

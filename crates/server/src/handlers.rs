@@ -56,16 +56,15 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
         }
     };
     let template = RouteTemplate(route.template());
-    let is_head = req.method() == http::Method::HEAD;
     // Only the head is needed, and `Parts` (unlike the body) can be shared across awaits.
     let (parts, _body) = req.into_parts();
     let mut res = handle(&state, route, &parts, query.as_deref().unwrap_or("")).await;
     response::add_cors(&mut res);
     res.extensions_mut().insert(template);
-    if is_head {
-        // HEAD answers like GET, without the body (hyper keeps Content-Length).
-        *res.body_mut() = Body::empty();
-    }
+    // HEAD gets the GET's answer with its body: axum's route sets Content-Length from
+    // the body's exact size (none for a streamed body, e.g. a folder's zip) and then
+    // drops the body for HEAD. Emptying it here, before that, made every HEAD without
+    // an explicit Content-Length say `Content-Length: 0`.
     res
 }
 

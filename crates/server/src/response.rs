@@ -185,8 +185,10 @@ fn none_match(request: &HeaderMap, etag: &str) -> bool {
     })
 }
 
-/// Go's `http.Redirect` with 301: a small HTML body for GET, headers only for HEAD,
-/// neither for other methods.
+/// Go's `http.Redirect` with 301: a small HTML body for GET, neither for other
+/// methods. HEAD gets the body too, dropped on the way out with its length kept
+/// (`handlers::dispatch`): Go sends no Content-Length there, a made-up 0 would be
+/// wrong, and the GET's is right.
 pub fn redirect(method: &Method, location: &str) -> Response {
     redirect_url(method, &encode_path(location))
 }
@@ -203,12 +205,11 @@ pub fn redirect_url(method: &Method, location: &str) -> Response {
             CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
-        if method == Method::GET {
-            *res.body_mut() = Body::from(format!(
-                "<a href=\"{}\">Moved Permanently</a>.\n\n",
-                html_escape(location)
-            ));
-        }
+        // The body for HEAD too: axum drops it and keeps its length, as the GET's.
+        *res.body_mut() = Body::from(format!(
+            "<a href=\"{}\">Moved Permanently</a>.\n\n",
+            html_escape(location)
+        ));
     }
     res
 }

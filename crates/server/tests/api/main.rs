@@ -10,6 +10,7 @@ mod artifacts;
 mod categories;
 mod compression_and_etags;
 mod errors_and_routing;
+mod head;
 mod metrics_and_logs;
 mod package_info;
 mod precedence_and_reload;

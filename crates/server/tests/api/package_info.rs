@@ -78,3 +78,38 @@ async fn without_the_slash_redirects() {
     );
     assert_eq!(a.header("access-control-allow-origin"), Some("*"));
 }
+
+/// `data_streams[].streams[].ingestion_method` comes from the upstream's table by
+/// the stream's input: `azure/metrics` is "API" (it was missing, so azure_metrics,
+/// azure_billing and azure_application_insights showed none). A mapped input
+/// replaces what the manifest says; an unmapped one keeps it, as upstream.
+#[tokio::test]
+async fn streams_get_the_ingestion_method_of_their_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = crate::fixture::write_package(dir.path(), "azure_like", "1.0.0", "");
+    let ds = root.join("data_stream/monitor");
+    std::fs::create_dir_all(&ds).unwrap();
+    std::fs::write(
+        ds.join("manifest.yml"),
+        "title: Monitor\ntype: metrics\nstreams:\n  - input: azure/metrics\n    title: A\n    description: A\n  - input: azure/metrics\n    title: B\n    description: B\n    ingestion_method: Other\n  - input: nope/metrics\n    title: C\n    description: C\n    ingestion_method: Custom\n  - input: nope/metrics\n    title: D\n    description: D\n",
+    )
+    .unwrap();
+    std::fs::create_dir(ds.join("fields")).unwrap();
+    std::fs::copy(
+        crate::fixture::examples()
+            .join("nginx_logs/1.0.0/data_stream/access/fields/base-fields.yml"),
+        ds.join("fields/base-fields.yml"),
+    )
+    .unwrap();
+    let s = state(&[dir.path().to_path_buf()]);
+    let a = get(&s, "/package/azure_like/1.0.0/").await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let streams = &a.json()["data_streams"][0]["streams"];
+    let methods: Vec<Option<&str>> = streams
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.get("ingestion_method").map(|m| m.as_str().unwrap()))
+        .collect();
+    assert_eq!(methods, [Some("API"), Some("API"), Some("Custom"), None]);
+}

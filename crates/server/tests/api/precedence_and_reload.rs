@@ -112,18 +112,34 @@ fn hostile_and_broken_zips() {
     );
 }
 
+/// The error names the `.sig` file looked for, beside the folder or the zip, and the
+/// flag that serves unsigned packages.
 #[test]
 fn signatures_are_required_when_asked() {
     let tmp = tempfile::tempdir().unwrap();
-    write_package(tmp.path(), "unsigned", "1.0.0", "");
+    let folder = write_package(&tmp.path().join("folders"), "unsigned", "1.0.0", "");
+    let (zips, zip) = crate::fixture::zipped_package(tmp.path(), "zipped", "2.0.0", &[]);
     let opts = LoadOptions {
         require_signature: true,
         ..LoadOptions::default()
     };
-    assert!(
-        load_error(&[tmp.path().to_path_buf()], &opts)
-            .contains("package unsigned-1.0.0 is missing a required signature file")
+    let flag = "(serving unsigned packages needs --require-package-signatures=false)";
+    let text = load_error(&[tmp.path().join("folders")], &opts);
+    let want = format!(
+        "package unsigned-1.0.0 is missing signature file {}.sig {flag}",
+        folder.display()
     );
+    assert!(text.contains(&want), "{text}");
+    assert!(folder.is_absolute());
+    let text = load_error(&[zips], &opts);
+    let want = format!(
+        "package zipped-2.0.0 is missing signature file {}.sig {flag}",
+        zip.display()
+    );
+    assert!(text.contains(&want), "{text}");
+    // With the file there, the package loads.
+    std::fs::write(format!("{}.sig", folder.display()), "sig").unwrap();
+    epr_index::sources::load_package_paths(&[tmp.path().join("folders")], &opts, 1).unwrap();
 }
 
 #[test]
