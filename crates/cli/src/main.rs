@@ -158,6 +158,34 @@ fn main() -> std::process::ExitCode {
 mod tests {
     use super::*;
 
+    /// docs/CONFIGURATION.md names every option of serving with its variable, so
+    /// that the page cannot drift from the code.
+    #[test]
+    fn configuration_page_lists_every_option() {
+        use clap::CommandFactory;
+        let page = include_str!("../../../docs/CONFIGURATION.md");
+        let command = Cli::command();
+        let mut missing = Vec::new();
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if long == "help" {
+                continue;
+            }
+            if !page.contains(&format!("`--{long}`")) {
+                missing.push(format!("--{long}"));
+            }
+            if let Some(env) = arg.get_env()
+                && !page.contains(&format!("`{}`", env.to_string_lossy()))
+            {
+                missing.push(env.to_string_lossy().into_owned());
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "not in docs/CONFIGURATION.md: {missing:?}"
+        );
+    }
+
     #[test]
     fn cli_is_consistent() {
         use clap::CommandFactory;
