@@ -62,7 +62,17 @@ pub fn spawn_poller(state: AppState, mut source: StorageSource, interval: Durati
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(interval).await;
-            if let Err(e) = source.poll_once(&state).await {
+            let started = std::time::Instant::now();
+            let result = source.poll_once(&state).await;
+            if let Some(m) = state.metrics() {
+                m.storage_update_duration
+                    .observe(started.elapsed().as_secs_f64());
+                match &result {
+                    Ok(()) => m.storage_update_success.inc(),
+                    Err(_) => m.storage_update_error.inc(),
+                };
+            }
+            if let Err(e) = result {
                 tracing::error!(error = %format!("{e:#}"), "storage index update failed; keeping the current packages");
             }
         }
