@@ -426,6 +426,9 @@ def check_compose(args, tmp, image):
     ports = [str(p) for p in service.get("ports", [])]
     check("it publishes 8080 and 9000 on the host's loopback",
           ports == ["127.0.0.1:8080:8080", "127.0.0.1:9000:9000"], f"{ports}")
+    grace = go_duration(service.get("stop_grace_period"), 10)
+    drain = go_duration(compose_env(service).get("EPR_SHUTDOWN_TIMEOUT"), 30)  # the option's default
+    check("stop_grace_period outlasts the shutdown timeout", grace > drain, f"{grace:.0f} s > {drain:.0f} s")
     bucket = services.get("package-registry-bucket", {})
     check("the bucket example is behind a profile and names no secret",
           bucket.get("profiles") == ["bucket"]
