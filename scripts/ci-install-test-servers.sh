@@ -2,7 +2,8 @@
 # Installs the external servers the storage tests start (testsupport/servers.rs).
 # Idempotent: installs only what is missing. Under CI those tests fail without them.
 #
-#   moto 5.2.1 (S3 emulator, Python): enforces If-None-Match / If-Match on PutObject.
+#   moto 5.2.1 (S3 emulator, Python, in target/ci-venv): enforces If-None-Match /
+#     If-Match on PutObject.
 #   fake-gcs-server v1.56.1 (GCS emulator, Go): used for GCS reads only.
 #   gnupg: gpg, used by the signature tests to check our signatures interoperate.
 #   openssl and curl: certificates and HTTPS health checks (deployments.rs).
@@ -20,15 +21,9 @@ MOTO_VERSION=5.2.1
 FAKE_GCS_VERSION=v1.56.1
 KUBECONFORM_VERSION=v0.8.0
 DEPLOY_VENV="$ROOT/target/ci-venv"
-DEPLOY_PYTHON_PACKAGES=(PyYAML==6.0.3 check-jsonschema==0.39.0 kubernetes-validate==1.37.0)
+DEPLOY_PYTHON_PACKAGES=("moto[server]==${MOTO_VERSION}" PyYAML==6.0.3 check-jsonschema==0.39.0 kubernetes-validate==1.37.0)
 
 have() { command -v "$1" >/dev/null 2>&1; }
-
-# The tests run moto's WSGI app with python3, so check the module, not just the script.
-if ! python3 -c 'import moto.server, werkzeug.serving' >/dev/null 2>&1; then
-  echo "installing moto[server]==${MOTO_VERSION}"
-  python3 -m pip install --quiet "moto[server]==${MOTO_VERSION}"
-fi
 
 # go install puts them in $GOBIN or $(go env GOPATH)/bin, where servers.rs and
 # check_deploy.py also look.
@@ -65,14 +60,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# The virtual environment of scripts/check_deploy.py, in the build folder: Debian's
-# system pip refuses to install packages. Reinstalled only when a version differs.
+# The Python tools (moto for the storage tests, testsupport/servers.rs; the validators
+# of scripts/check_deploy.py) live in a virtual environment in the build folder:
+# Debian's system pip refuses to install packages. Reinstalled only when a version
+# differs.
 venv_ok() {
   [ -x "$DEPLOY_VENV/bin/python3" ] && "$DEPLOY_VENV/bin/python3" - "${DEPLOY_PYTHON_PACKAGES[@]}" <<'PY' >/dev/null 2>&1
 import importlib.metadata, sys
 for spec in sys.argv[1:]:
     name, version = spec.split("==")
-    if importlib.metadata.version(name) != version:
+    if importlib.metadata.version(name.split("[")[0]) != version:
         sys.exit(1)
 PY
 }

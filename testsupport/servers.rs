@@ -74,7 +74,8 @@ pub fn moto() -> Option<Arc<TestServer>> {
     if let Some(server) = running.upgrade() {
         return Some(server);
     }
-    let installed = Command::new("python3")
+    let python = python();
+    let installed = Command::new(&python)
         .args(["-c", "import moto.server, werkzeug.serving"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -83,14 +84,27 @@ pub fn moto() -> Option<Arc<TestServer>> {
     if !installed {
         return missing("moto_server", MOTO_INSTALL);
     }
-    let server = Arc::new(start("python3", MOTO_INSTALL, |port| {
+    let server = Arc::new(start(&python, MOTO_INSTALL, |port| {
         vec!["-c".into(), MOTO_SINGLE_THREADED.into(), port.to_string()]
     })?);
     *running = Arc::downgrade(&server);
     Some(server)
 }
 
-const MOTO_INSTALL: &str = "pip install 'moto[server]==5.2.1'";
+const MOTO_INSTALL: &str =
+    "bash scripts/ci-install-test-servers.sh (moto[server]==5.2.1 into target/ci-venv)";
+
+/// The Python of `target/ci-venv`, where scripts/ci-install-test-servers.sh installs
+/// moto (Debian's system pip refuses to); `python3` when there is none.
+fn python() -> std::path::PathBuf {
+    let venv =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ci-venv/bin/python3");
+    if venv.exists() {
+        venv
+    } else {
+        "python3".into()
+    }
+}
 
 /// `moto.server.main` without `threaded=True` (see [`moto`]).
 const MOTO_SINGLE_THREADED: &str = "\
