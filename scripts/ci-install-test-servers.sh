@@ -6,6 +6,8 @@
 #     If-Match on PutObject.
 #   fake-gcs-server v1.56.1 (GCS emulator, Go): used for GCS reads only.
 #   gnupg: gpg, used by the signature tests to check our signatures interoperate.
+#   otelcol-epr: an OpenTelemetry Collector (OTLP receiver, file exporter) built from
+#     testsupport/otelcol/manifest.yaml, for the tracing tests.
 #   openssl and curl: certificates and HTTPS health checks (deployments.rs).
 #   wrk and nginx: the load benchmark (scripts/bench_load.py; .ci/run runs its --smoke).
 #   scripts/check_deploy.py (docs/DEPLOYMENT.md), all offline once installed:
@@ -20,6 +22,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 MOTO_VERSION=5.2.1
 FAKE_GCS_VERSION=v1.56.1
 KUBECONFORM_VERSION=v0.8.0
+OTELCOL_VERSION=0.165.0
 DEPLOY_VENV="$ROOT/target/ci-venv"
 DEPLOY_PYTHON_PACKAGES=("moto[server]==${MOTO_VERSION}" PyYAML==6.0.3 check-jsonschema==0.39.0 kubernetes-validate==1.37.0)
 
@@ -38,8 +41,19 @@ if have go; then
     echo "installing kubeconform@${KUBECONFORM_VERSION}"
     go install "github.com/yannh/kubeconform/cmd/kubeconform@${KUBECONFORM_VERSION}"
   fi
+  # A real OTLP receiver for the tracing tests: the OpenTelemetry Collector, built with
+  # its builder from testsupport/otelcol/manifest.yaml (about 3 minutes on 2 cores).
+  if ! have otelcol-epr && [ ! -x "$gobin/otelcol-epr" ]; then
+    echo "building otelcol-epr (OpenTelemetry Collector ${OTELCOL_VERSION}: OTLP receiver, file exporter)"
+    go install "go.opentelemetry.io/collector/cmd/builder@v${OTELCOL_VERSION}"
+    work="$(mktemp -d)"
+    cp "$ROOT/testsupport/otelcol/manifest.yaml" "$work/"
+    (cd "$work" && "$gobin/builder" --config manifest.yaml >/dev/null)
+    install -m 0755 "$work/build/otelcol-epr" "$gobin/otelcol-epr"
+    rm -rf "$work"
+  fi
 else
-  echo "the Go toolchain is missing: fake-gcs-server and kubeconform not installed" >&2
+  echo "the Go toolchain is missing: fake-gcs-server, kubeconform and otelcol-epr not installed" >&2
 fi
 
 # Debian packages, named by the command they provide; one apt-get for all that are missing.

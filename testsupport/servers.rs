@@ -1,4 +1,5 @@
-//! External servers for tests: moto (S3) and fake-gcs-server (GCS), started on a free
+//! External servers for tests: moto (S3), fake-gcs-server (GCS) and an OpenTelemetry
+//! Collector (OTLP), started on a free
 //! loopback port and killed when the last handle is dropped.
 //!
 //! Include it from a test crate with
@@ -145,6 +146,43 @@ pub fn fake_gcs() -> Option<Arc<TestServer>> {
     })?);
     *running = Arc::downgrade(&server);
     Some(server)
+}
+
+/// A real OTLP receiver: the OpenTelemetry Collector built from
+/// `testsupport/otelcol/manifest.yaml`, listening for OTLP/HTTP on its port and
+/// writing every span it receives to `spans` as OTLP/JSON lines. One per test.
+pub fn otel_collector(spans: &std::path::Path) -> Option<TestServer> {
+    let install = "scripts/ci-install-test-servers.sh (builds otelcol-epr)";
+    let Some(binary) = find_go_binary("otelcol-epr") else {
+        return missing("otelcol-epr", install);
+    };
+    let config = spans.with_extension("collector.yaml");
+    let spans = spans.to_path_buf();
+    start(binary, install, move |port| {
+        let text = [
+            "receivers:".to_string(),
+            "  otlp:".into(),
+            "    protocols:".into(),
+            "      http:".into(),
+            format!("        endpoint: 127.0.0.1:{port}"),
+            "exporters:".into(),
+            "  file:".into(),
+            format!("    path: {}", spans.display()),
+            "    format: json".into(),
+            "    flush_interval: 100ms".into(),
+            "service:".into(),
+            "  telemetry:".into(),
+            "    metrics:".into(),
+            "      level: none".into(),
+            "  pipelines:".into(),
+            "    traces:".into(),
+            "      receivers: [otlp]".into(),
+            "      exporters: [file]".into(),
+        ]
+        .join("\n");
+        std::fs::write(&config, text).expect("the collector's configuration is written");
+        vec!["--config".into(), config.display().to_string()]
+    })
 }
 
 /// `go install` puts binaries in `$GOBIN` or `$GOPATH/bin` (default `~/go/bin`), which

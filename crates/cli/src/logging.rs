@@ -169,25 +169,51 @@ impl Visit for JsonVisitor {
 }
 
 /// Installs the subscriber of `--log-type` and `--log-level` on stderr, plus the
-/// OpenTelemetry layer when tracing is configured.
-pub fn init(level: &str, kind: &str) {
+/// OTLP exporter of [`crate::telemetry`] when tracing is configured (its spans are
+/// taken at `info` whatever the log level). The returned guard sends the last spans
+/// when shut down.
+pub fn init(level: &str, kind: &str) -> anyhow::Result<Option<crate::telemetry::Tracing>> {
+    use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let registry = tracing_subscriber::registry().with(filter(level));
-    if kind == "dev" {
-        let layer = tracing_subscriber::fmt::layer()
+    type Boxed = Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync>;
+    let log: Boxed = if kind == "dev" {
+        tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
-            .with_ansi(std::io::stderr().is_terminal());
-        registry.with(layer).init();
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_filter(filter(level))
+            .boxed()
     } else {
-        let layer = tracing_subscriber::fmt::layer()
+        tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
             .event_format(EcsFormat {
                 service: Service::from_env(),
-            });
-        registry.with(layer).init();
+            })
+            .with_filter(filter(level))
+            .boxed()
+    };
+    let settings = crate::telemetry::TraceSettings::from_vars(|name| std::env::var(name).ok())?;
+    let mut layers: Vec<Boxed> = vec![log];
+    let mut traces = None;
+    if let Some(settings) = &settings {
+        let (tracing, layer) = crate::telemetry::Tracing::start(settings)?;
+        layers.push(
+            layer
+                .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+                .boxed(),
+        );
+        traces = Some(tracing);
     }
+    tracing_subscriber::registry().with(layers).init();
+    if let Some(s) = &settings {
+        tracing::info!(
+            endpoint = s.endpoint.as_deref().unwrap_or("(OTEL_EXPORTER_OTLP_* variables)"),
+            service.name = %s.service_name,
+            "exporting traces over OTLP/HTTP"
+        );
+    }
+    Ok(traces)
 }
 
 #[cfg(test)]

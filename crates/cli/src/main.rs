@@ -10,6 +10,7 @@ mod publish;
 mod serve;
 mod sign;
 mod storage_source;
+mod telemetry;
 mod validate;
 mod watch;
 
@@ -121,7 +122,13 @@ fn main() -> std::process::ExitCode {
     if let Some(Command::Verify(args)) = &cli.command {
         return sign::run_verify(args);
     }
-    logging::init(&cli.serve.log_level, &cli.serve.log_type);
+    let traces = match logging::init(&cli.serve.log_level, &cli.serve.log_type) {
+        Ok(traces) => traces,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let options = {
         use clap::CommandFactory;
         config::option_env_names(&Cli::command())
@@ -139,19 +146,25 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let finish = |code| {
+        if let Some(traces) = &traces {
+            traces.shutdown();
+        }
+        code
+    };
     if let Some(Command::Publish(args)) = cli.command {
-        return runtime.block_on(publish::run(args));
+        return finish(runtime.block_on(publish::run(args)));
     }
     // Only serving is left here: the tools returned above.
     let result = runtime.block_on(serve::run(cli.serve));
-    match result {
+    finish(match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
-    }
+    })
 }
 
 #[cfg(test)]

@@ -23,8 +23,10 @@ struct LoadSettings {
     workers: usize,
 }
 
-/// The zip and folder indexers of the package paths.
+/// The zip and folder indexers of the package paths (a span of the traces).
 fn load_local(s: &LoadSettings) -> anyhow::Result<Vec<Indexer>> {
+    let span = tracing::info_span!("load packages", paths = s.paths.len());
+    let _in = span.enter();
     match load_package_paths(&s.paths, &s.options, s.workers) {
         Ok(indexers) => Ok(indexers),
         Err(errors) => {

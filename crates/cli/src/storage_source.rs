@@ -81,6 +81,7 @@ pub fn spawn_poller(state: AppState, mut source: StorageSource, interval: Durati
 
 impl StorageSource {
     /// Looks at `cursor.json` once and applies what changed.
+    #[tracing::instrument(name = "update storage index", skip_all)]
     pub async fn poll_once(&mut self, state: &AppState) -> anyhow::Result<()> {
         let (cursor, update) = match self.reader.poll(self.cursor.as_deref()).await? {
             Change::Unchanged => return Ok(()),

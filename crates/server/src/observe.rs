@@ -35,9 +35,11 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let started = Instant::now();
     let line = AccessLine::of(&req);
     let request_size = approximate_request_size(&req);
+    // Routed here too (cheap) so that the trace is named when its span starts.
+    let name = transaction_name(req.method(), crate::routes::template_of(&line.path));
     let span = tracing::info_span!(
         "request",
-        otel.name = %format!("{} {}", req.method(), req.uri().path()),
+        otel.name = %name,
         otel.kind = "server",
         http.request.method = %req.method(),
         url.path = %req.uri().path(),
@@ -50,6 +52,7 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let mut res = next.run(req).instrument(span.clone()).await;
     let status = res.status();
     span.record("http.response.status_code", status.as_u16());
+    let template = res.extensions().get::<RouteTemplate>().map(|t| t.0);
     if status.is_server_error() {
         let cause = res.extensions().get::<ErrorCause>().map(|c| c.0.clone());
         span.in_scope(|| {
@@ -62,7 +65,6 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
             )
         });
     }
-    let template = res.extensions().get::<RouteTemplate>().map(|t| t.0);
     let finish = Finish {
         line,
         status: status.as_u16(),
@@ -79,6 +81,41 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         finish: Some(finish),
     });
     res
+}
+
+/// The name of a request's trace, as the upstream's APM agent names transactions:
+/// the method and the route template without its regular expressions
+/// (`GET /package/{packageName}/{packageVersion}/`), or `GET unknown route`.
+pub fn transaction_name(method: &Method, template: Option<&str>) -> String {
+    let Some(template) = template else {
+        return format!("{method} unknown route");
+    };
+    let mut name = format!("{method} ");
+    let mut in_regex = 0usize;
+    let mut depth = 0usize;
+    for c in template.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                if in_regex == 0 {
+                    name.push(c);
+                }
+            }
+            '}' => {
+                depth -= 1;
+                if depth < in_regex {
+                    in_regex = 0;
+                }
+                if in_regex == 0 {
+                    name.push(c);
+                }
+            }
+            ':' if depth > 0 && in_regex == 0 => in_regex = depth,
+            _ if in_regex == 0 => name.push(c),
+            _ => {}
+        }
+    }
+    name
 }
 
 /// What the access-log line says of the request, taken before it is handled.
@@ -298,6 +335,31 @@ impl http_body::Body for Metered {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transactions_are_named_like_the_upstream_apm_agent() {
+        use crate::routes::resolve;
+        let name = |path: &str| match resolve(path) {
+            crate::routes::Resolution::Serve(r) => {
+                transaction_name(&Method::GET, Some(r.template()))
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(name("/search"), "GET /search");
+        assert_eq!(
+            name("/package/a/1.0.0/"),
+            "GET /package/{packageName}/{packageVersion}/"
+        );
+        assert_eq!(
+            name("/epr/a/a-1.0.0.zip"),
+            "GET /epr/{packageName}/{packageName}-{packageVersion}.zip"
+        );
+        assert_eq!(
+            name("/package/a/1.0.0/docs/README.md"),
+            "GET /package/{packageName}/{packageVersion}/{name}"
+        );
+        assert_eq!(transaction_name(&Method::HEAD, None), "HEAD unknown route");
+    }
 
     #[test]
     fn splits_hosts_like_upstream() {

@@ -59,6 +59,19 @@ impl Route {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteTemplate(pub &'static str);
 
+/// The route template a percent-decoded `path` answers under: its route's, or for a
+/// strict-slash redirect the route it leads to (as upstream); `None` for no route.
+pub fn template_of(path: &str) -> Option<&'static str> {
+    match resolve(path) {
+        Resolution::Serve(route) => Some(route.template()),
+        Resolution::StrictSlash(to) => match resolve(&to) {
+            Resolution::Serve(route) => Some(route.template()),
+            _ => None,
+        },
+        Resolution::Clean(_) | Resolution::NotFound => None,
+    }
+}
+
 /// What to do with a request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {

@@ -101,6 +101,7 @@ impl Publisher {
     }
 
     /// Publishes the candidate `file` (its file name: `{name}-{version}.zip`).
+    #[tracing::instrument(name = "publish", skip_all, fields(file = %file))]
     pub async fn publish(
         &self,
         file: &str,
@@ -109,8 +110,9 @@ impl Publisher {
     ) -> Result<Outcome, PublishError> {
         let checked = {
             let (name, keyring, checks) = (file.to_string(), self.keyring.clone(), self.checks);
+            let span = tracing::info_span!("check candidate");
             tokio::task::spawn_blocking(move || {
-                candidate::check(&name, zip, signature, &keyring, &checks)
+                span.in_scope(|| candidate::check(&name, zip, signature, &keyring, &checks))
             })
             .await
             .map_err(|e| PublishError::Index(format!("the check of {file} failed: {e}")))??
@@ -142,6 +144,7 @@ impl Publisher {
         }
     }
 
+    #[tracing::instrument(name = "write artifacts and index", skip_all, fields(package.name = %c.name, package.version = %c.version))]
     async fn write_and_index(
         &self,
         c: &Checked,
@@ -199,6 +202,7 @@ impl Publisher {
     /// Deletes what this attempt created; the zip last, so a retry still sees
     /// a claim until everything else is gone. Failures are logged: a retry of the
     /// same candidate finishes or repeats the clean-up.
+    #[tracing::instrument(name = "roll back", skip_all)]
     async fn roll_back(&self, written: &Written) {
         let keys = written
             .statics
