@@ -85,9 +85,18 @@ class Fail(Exception):
     """Something did not work: the benchmark stops and exits non-zero."""
 
 
+# Ports served over TLS (scripts/bench_tls.py): fetch and wrk use https there.
+TLS_PORTS = set()
+
+
 def fetch(port, path, headers=None, timeout=30):
     """(status, lower-cased headers, body) of one GET; the body is not decompressed."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    if port in TLS_PORTS:
+        import ssl
+        context = ssl._create_unverified_context()  # a throwaway certificate on loopback
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=context)
+    else:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         c.request("GET", path, headers=headers or {})
         r = c.getresponse()
@@ -206,13 +215,14 @@ def stop_process(proc, sig):
 class Registry:
     """One package-registry process on loopback, its log in a file."""
 
-    def __init__(self, a, work, label, kind, path, run_no):
+    def __init__(self, a, work, label, kind, path, run_no, extra=()):
         self.port = free_port()
         config = os.path.join(work, f"config-{label}.yml")
         with open(config, "w") as f:
             f.write(f"package_paths:\n  - {path}\n" if kind == "files" else "package_paths:\n")
         cmd = [a.binary, "--config", config, "--address", f"127.0.0.1:{self.port}",
                "--require-package-signatures=false", "--log-level", "info"]
+        cmd += list(extra)
         if kind == "bucket":
             url = f"file://{path}"
             cmd += ["--feature-storage-indexer", "--storage-indexer-bucket-internal", url,
@@ -273,7 +283,9 @@ class Registry:
 class Nginx:
     """nginx in the foreground, serving one file per query: the bytes the registry answered."""
 
-    def __init__(self, work, label, answers):
+    def __init__(self, work, label, answers, tls=None):
+        """`tls`: (certificate, key) to serve HTTPS with."""
+        self.tls = tls
         self.dir = os.path.join(work, f"nginx-{label}")
         shutil.rmtree(self.dir, ignore_errors=True)
         files = os.path.join(self.dir, "files")
@@ -327,7 +339,10 @@ class Nginx:
             *[f"    {quote(uri)} {name};" for uri, name in mapping.items()],
             "  }",
             "  server {",
-            f"    listen 127.0.0.1:{self.port};",
+            f"    listen 127.0.0.1:{self.port}{' ssl' if self.tls else ''};",
+            *([f"    ssl_certificate {self.tls[0]}; ssl_certificate_key {self.tls[1]};",
+               "    ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache shared:SSL:10m;"]
+              if self.tls else []),
             f"    root {files};",
             "    gzip_static on;",
             "    location / { try_files $file =404; }",
@@ -447,7 +462,8 @@ def wrk(a, port, uri, headers, seconds):
            "--timeout", f"{a.timeout}s"]
     for k, v in headers.items():
         cmd += ["-H", f"{k}: {v}"]
-    cmd.append(f"http://127.0.0.1:{port}{uri}")
+    scheme = "https" if port in TLS_PORTS else "http"
+    cmd.append(f"{scheme}://127.0.0.1:{port}{uri}")
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m|h)\s*$", out, re.M)

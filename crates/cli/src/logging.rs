@@ -4,19 +4,21 @@
 //! The ECS line follows the upstream's (go.elastic.co/ecszap): `log.level`,
 //! `@timestamp` (UTC, milliseconds), `log.logger` when the event names one (the access
 //! log's is `http`), `log.origin` otherwise, `message`, the `service.*` fields, the
-//! fields of the spans the event is in (outermost first), the event's own fields, and
-//! `ecs.version` last. Values keep their JSON types; text is never Rust-debug quoted.
+//! event's own fields, and `ecs.version` last. Values keep their JSON types; text is
+//! never Rust-debug quoted. The fields of enclosing spans are not copied into lines
+//! (as upstream): formatting them for every request span halved the throughput of
+//! small answers (docs/PERFORMANCE.md, "Access log").
 //! No maintained crate writes the upstream's layout, and it is a few dozen lines.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::IsTerminal;
 
-use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 /// The ECS version the upstream's lines declare.
@@ -56,7 +58,8 @@ pub fn filter(level: &str) -> EnvFilter {
 /// Formats events as ECS JSON lines.
 #[derive(Debug, Clone)]
 pub struct EcsFormat {
-    pub service: Service,
+    /// `,"service.name":…` and the other service fields, written once.
+    service_fields: String,
 }
 
 impl<S, N> FormatEvent<S, N> for EcsFormat
@@ -66,130 +69,228 @@ where
 {
     fn format_event(
         &self,
-        ctx: &FmtContext<'_, S, N>,
+        _ctx: &FmtContext<'_, S, N>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let mut fields = JsonVisitor::default();
+        // Written straight into one buffer: the access log formats a line per request,
+        // and a map of JSON values per line cost a fifth of a small answer's time.
+        let mut fields = JsonFieldWriter::default();
         event.record(&mut fields);
         let meta = event.metadata();
-        let mut line = Map::new();
-        line.insert(
-            "log.level".into(),
-            meta.level().as_str().to_ascii_lowercase().into(),
+        let mut out = String::with_capacity(256 + fields.rest.len());
+        out.push_str("{\"log.level\":\"");
+        out.push_str(level_name(meta.level()));
+        out.push_str("\",\"@timestamp\":\"");
+        let _ = write!(
+            out,
+            "{}",
+            humantime::format_rfc3339_millis(std::time::SystemTime::now())
         );
-        line.insert("@timestamp".into(), timestamp().into());
-        match fields.0.remove("log.logger") {
+        out.push('"');
+        match &fields.logger {
             Some(logger) => {
-                line.insert("log.logger".into(), logger);
+                out.push_str(",\"log.logger\":");
+                push_json_str(&mut out, logger);
             }
             None => {
-                let mut origin = Map::new();
-                origin.insert("function".into(), meta.target().into());
+                out.push_str(",\"log.origin\":{\"function\":");
+                push_json_str(&mut out, meta.target());
                 if let Some(file) = meta.file() {
-                    origin.insert("file.name".into(), file.into());
+                    out.push_str(",\"file.name\":");
+                    push_json_str(&mut out, file);
                 }
                 if let Some(n) = meta.line() {
-                    origin.insert("file.line".into(), n.into());
+                    let _ = write!(out, ",\"file.line\":{n}");
                 }
-                line.insert("log.origin".into(), origin.into());
+                out.push('}');
             }
         }
-        let message = fields.0.remove("message").unwrap_or(Value::from(""));
-        line.insert("message".into(), message);
-        line.insert("service.name".into(), self.service.name.clone().into());
-        line.insert(
-            "service.version".into(),
-            self.service.version.clone().into(),
-        );
-        if let Some(env) = &self.service.environment {
-            line.insert("service.environment".into(), env.clone().into());
-        }
-        if let Some(scope) = ctx.event_scope() {
-            for span in scope.from_root() {
-                let ext = span.extensions();
-                let Some(stored) = ext.get::<FormattedFields<N>>() else {
-                    continue;
-                };
-                if let Ok(Value::Object(span_fields)) = serde_json::from_str(stored) {
-                    for (k, v) in span_fields {
-                        if !k.starts_with("otel.") {
-                            line.insert(k, v);
-                        }
-                    }
-                }
-            }
-        }
-        line.extend(fields.0);
-        line.insert("ecs.version".into(), ECS_VERSION.into());
-        let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
-        writeln!(writer, "{text}")
+        out.push_str(",\"message\":");
+        push_json_str(&mut out, &fields.message);
+        out.push_str(&self.service_fields);
+        out.push_str(&fields.rest);
+        out.push_str(",\"ecs.version\":\"");
+        out.push_str(ECS_VERSION);
+        out.push_str("\"}");
+        writeln!(writer, "{out}")
     }
 }
 
-/// `2026-01-15T10:20:30.123Z`.
-fn timestamp() -> String {
-    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+impl EcsFormat {
+    pub fn new(service: Service) -> EcsFormat {
+        let mut fields = String::from(",\"service.name\":");
+        push_json_str(&mut fields, &service.name);
+        fields.push_str(",\"service.version\":");
+        push_json_str(&mut fields, &service.version);
+        if let Some(env) = &service.environment {
+            fields.push_str(",\"service.environment\":");
+            push_json_str(&mut fields, env);
+        }
+        EcsFormat {
+            service_fields: fields,
+        }
+    }
 }
 
-/// An event's fields as JSON values of their own types.
-#[derive(Default)]
-struct JsonVisitor(Map<String, Value>);
+fn level_name(level: &tracing::Level) -> &'static str {
+    match *level {
+        tracing::Level::ERROR => "error",
+        tracing::Level::WARN => "warn",
+        tracing::Level::INFO => "info",
+        tracing::Level::DEBUG => "debug",
+        tracing::Level::TRACE => "trace",
+    }
+}
 
-impl Visit for JsonVisitor {
+/// `text` as a JSON string (RFC 8259 escapes), appended to `out`.
+fn push_json_str(out: &mut String, text: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
+}
+
+/// Span fields are not written (see the module's doc), so none are formatted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSpanFields;
+
+impl<'writer> FormatFields<'writer> for NoSpanFields {
+    fn format_fields<R: RecordFields>(&self, _writer: Writer<'writer>, _fields: R) -> fmt::Result {
+        Ok(())
+    }
+}
+
+/// An event's fields as JSON members of their own types: `message` and `log.logger`
+/// kept apart (they have their places in the line), the rest as `,"key":value`.
+#[derive(Default)]
+struct JsonFieldWriter {
+    message: String,
+    logger: Option<String>,
+    rest: String,
+}
+
+impl JsonFieldWriter {
+    fn key(&mut self, key: &str) {
+        self.rest.push(',');
+        push_json_str(&mut self.rest, key);
+        self.rest.push(':');
+    }
+
+    fn text(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "message" => self.message.push_str(value),
+            "log.logger" => self.logger = Some(value.to_string()),
+            name => {
+                self.key(name);
+                push_json_str(&mut self.rest, value);
+            }
+        }
+    }
+}
+
+impl Visit for JsonFieldWriter {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().into(), value.into());
+        self.text(field, value);
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().into(), value.into());
+        self.key(field.name());
+        let _ = write!(self.rest, "{value}");
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().into(), value.into());
+        self.key(field.name());
+        let _ = write!(self.rest, "{value}");
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.insert(field.name().into(), value.into());
+        self.key(field.name());
+        if value.is_finite() {
+            let _ = write!(self.rest, "{value}");
+        } else {
+            self.rest.push_str("null");
+        }
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().into(), value.into());
+        self.key(field.name());
+        self.rest.push_str(if value { "true" } else { "false" });
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         // ecszap writes errors as `error.message`.
         let key = if field.name() == "error" {
-            "error.message".to_string()
+            "error.message"
         } else {
-            field.name().to_string()
+            field.name()
         };
-        self.0.insert(key, value.to_string().into());
+        self.key(key);
+        push_json_str(&mut self.rest, &value.to_string());
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         // `%value` arrives here as Display; only `?value` would be Rust's Debug.
-        self.0
-            .insert(field.name().into(), format!("{value:?}").into());
+        self.text(field, &format!("{value:?}"));
+    }
+}
+
+/// What must live until exit: the log's writer thread (dropping it flushes the
+/// lines still queued) and the trace exporter.
+pub struct Guards {
+    _log: tracing_appender::non_blocking::WorkerGuard,
+    traces: Option<crate::telemetry::Tracing>,
+}
+
+impl Guards {
+    /// Sends the spans not exported yet.
+    pub fn shutdown_traces(&self) {
+        if let Some(traces) = &self.traces {
+            traces.shutdown();
+        }
     }
 }
 
 /// Installs the subscriber of `--log-type` and `--log-level` on stderr, plus the
 /// OTLP exporter of [`crate::telemetry`] when tracing is configured (its spans are
-/// taken at `info` whatever the log level). The returned guard sends the last spans
-/// when shut down.
-pub fn init(level: &str, kind: &str) -> anyhow::Result<Option<crate::telemetry::Tracing>> {
+/// taken at `info` whatever the log level).
+///
+/// Lines are written to stderr by a thread of their own (tracing-appender): a request
+/// only formats its access line and queues it. Writing from the request's thread cost
+/// a third of the throughput of small answers (docs/PERFORMANCE.md, "Access log"). The
+/// queue holds 128,000 lines; when full, requests wait rather than lose lines.
+pub fn init(level: &str, kind: &str) -> anyhow::Result<Guards> {
     use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     type Boxed = Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync>;
+    let (writer, log_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::stderr());
     let log: Boxed = if kind == "dev" {
         tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .with_ansi(std::io::stderr().is_terminal())
             .with_filter(filter(level))
             .boxed()
     } else {
         tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
-            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-            .event_format(EcsFormat {
-                service: Service::from_env(),
-            })
+            .with_writer(writer)
+            .fmt_fields(NoSpanFields)
+            .event_format(EcsFormat::new(Service::from_env()))
             .with_filter(filter(level))
             .boxed()
     };
@@ -213,12 +314,16 @@ pub fn init(level: &str, kind: &str) -> anyhow::Result<Option<crate::telemetry::
             "exporting traces over OTLP/HTTP"
         );
     }
-    Ok(traces)
+    Ok(Guards {
+        _log: log_guard,
+        traces,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Map, Value};
     use std::sync::{Arc, Mutex};
 
     /// Captures what the formatter writes.
@@ -241,14 +346,12 @@ mod tests {
         let sink = out.clone();
         let layer = tracing_subscriber::fmt::layer()
             .with_writer(move || sink.clone())
-            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-            .event_format(EcsFormat {
-                service: Service {
-                    name: "package-registry".into(),
-                    version: "9.9.9".into(),
-                    environment: Some("test".into()),
-                },
-            });
+            .fmt_fields(NoSpanFields)
+            .event_format(EcsFormat::new(Service {
+                name: "package-registry".into(),
+                version: "9.9.9".into(),
+                environment: Some("test".into()),
+            }));
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, f);
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
@@ -278,7 +381,7 @@ mod tests {
         let line = &lines[0];
         let keys: Vec<&str> = line.keys().map(String::as_str).collect();
         assert_eq!(
-            keys[..8],
+            keys[..7],
             [
                 "log.level",
                 "@timestamp",
@@ -287,10 +390,10 @@ mod tests {
                 "service.name",
                 "service.version",
                 "service.environment",
-                "url.path",
             ]
         );
-        let mut own = keys[8..keys.len() - 1].to_vec();
+        // The span's `url.path` is not copied (see the module's doc).
+        let mut own = keys[7..keys.len() - 1].to_vec();
         own.sort();
         assert_eq!(own, ["count", "ok", "package.name"]);
         assert_eq!(keys.last(), Some(&"ecs.version"));
@@ -319,6 +422,17 @@ mod tests {
         assert_eq!(line["log.logger"], "http");
         assert!(!line.contains_key("log.origin"));
         assert_eq!(line["http.response.code"], 200);
+    }
+
+    #[test]
+    fn json_strings_escape_what_rfc_8259_requires() {
+        let mut out = String::new();
+        push_json_str(&mut out, "a\"b\\c\nd\u{1}é");
+        assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
+        assert_eq!(
+            serde_json::from_str::<String>(&out).unwrap(),
+            "a\"b\\c\nd\u{1}é"
+        );
     }
 
     #[test]

@@ -122,8 +122,8 @@ fn main() -> std::process::ExitCode {
     if let Some(Command::Verify(args)) = &cli.command {
         return sign::run_verify(args);
     }
-    let traces = match logging::init(&cli.serve.log_level, &cli.serve.log_type) {
-        Ok(traces) => traces,
+    let guards = match logging::init(&cli.serve.log_level, &cli.serve.log_type) {
+        Ok(guards) => guards,
         Err(e) => {
             eprintln!("error: {e:#}");
             return std::process::ExitCode::FAILURE;
@@ -147,9 +147,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     let finish = |code| {
-        if let Some(traces) = &traces {
-            traces.shutdown();
-        }
+        guards.shutdown_traces();
         code
     };
     if let Some(Command::Publish(args)) = cli.command {
