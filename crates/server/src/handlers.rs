@@ -21,51 +21,49 @@ use crate::app::AppState;
 use crate::cache::{CacheKey, CachedBody};
 use crate::files;
 use crate::response::{self, AppError};
-use crate::routes::{self, Resolution, Route, RouteTemplate};
+use crate::routes::{self, Resolution, Route, Routed};
 
 static FAVICON: &[u8] = include_bytes!("../assets/favicon.ico");
 
 /// Every request comes here: route it, then call the matching handler.
-pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
-    let path = percent_encoding::percent_decode_str(req.uri().path())
-        .decode_utf8_lossy()
-        .into_owned();
+pub async fn dispatch(State(state): State<AppState>, mut req: Request) -> Response {
+    let resolution = match req.extensions_mut().remove::<Routed>() {
+        Some(Routed(resolution)) => resolution,
+        None => routes::resolve(&decoded_path(req.uri())),
+    };
     let query = req.uri().query().map(str::to_string);
     let with_query = |p: String| match &query {
         Some(q) => format!("{p}?{q}"),
         None => p,
     };
-    let route = match routes::resolve(&path) {
+    let route = match resolution {
         Resolution::Serve(route) => route,
         Resolution::Clean(to) => return response::bare_redirect(&with_query(to)),
         Resolution::StrictSlash(to) => {
-            // The upstream counts the redirect under the route it leads to.
-            let template = match routes::resolve(&to) {
-                Resolution::Serve(route) => Some(RouteTemplate(route.template())),
-                _ => None,
-            };
             let mut res = response::redirect(req.method(), &with_query(to));
             response::add_cors(&mut res);
-            if let Some(template) = template {
-                res.extensions_mut().insert(template);
-            }
             return res;
         }
         Resolution::NotFound => {
             return response::text_error(StatusCode::NOT_FOUND, "404 page not found");
         }
     };
-    let template = RouteTemplate(route.template());
     // Only the head is needed, and `Parts` (unlike the body) can be shared across awaits.
     let (parts, _body) = req.into_parts();
     let mut res = handle(&state, route, &parts, query.as_deref().unwrap_or("")).await;
     response::add_cors(&mut res);
-    res.extensions_mut().insert(template);
     // HEAD gets the GET's answer with its body: axum's route sets Content-Length from
     // the body's exact size (none for a streamed body, e.g. a folder's zip) and then
     // drops the body for HEAD. Emptying it here, before that, made every HEAD without
     // an explicit Content-Length say `Content-Length: 0`.
     res
+}
+
+/// The percent-decoded path the route table matches on, as gorilla/mux does.
+pub fn decoded_path(uri: &http::Uri) -> String {
+    percent_encoding::percent_decode_str(uri.path())
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) -> Response {

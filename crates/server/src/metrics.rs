@@ -92,8 +92,7 @@ pub struct Metrics {
 impl Metrics {
     /// All metrics at zero; `instance` is the `epr_service_info` label (the host name).
     pub fn new(version: &str, instance: &str) -> Arc<Metrics> {
-        let mut registry = Registry::default();
-        let m = Metrics {
+        let mut m = Metrics {
             http_requests: Family::default(),
             http_request_duration: Family::new_with_constructor(latency_histogram),
             http_request_size: Family::new_with_constructor(size_histogram),
@@ -116,7 +115,8 @@ impl Metrics {
             instance: instance.to_string(),
         })
         .set(1);
-        let r = &mut registry;
+        // The handles above are registered in the registry they sit beside.
+        let r = &mut m.registry;
         r.register(
             "epr_service_info",
             "Version information about this binary.",
@@ -193,8 +193,8 @@ impl Metrics {
             m.response_cache_misses.clone(),
         );
         // Unprefixed, as Go's process collector names them.
-        registry.register_collector(Box::new(ProcessCollector::new()));
-        Arc::new(Metrics { registry, ..m })
+        r.register_collector(Box::new(ProcessCollector::new()));
+        Arc::new(m)
     }
 
     /// The OpenMetrics text of every metric.

@@ -24,19 +24,23 @@ use tracing::Instrument;
 
 use crate::app::AppState;
 use crate::metrics::{HttpLabels, Metrics, method_label};
-use crate::routes::RouteTemplate;
+use crate::routes::{self, Routed};
 
 /// Why a request failed with a 5xx: a response extension, logged once here.
 #[derive(Debug, Clone)]
 pub struct ErrorCause(pub Arc<str>);
 
 /// The middleware (see the module's doc).
-pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let line = AccessLine::of(&req);
+    // Routed here, once: the trace is named when its span starts, and the metrics
+    // need the template; `dispatch` takes the resolution from the extension.
+    let resolution = routes::resolve(&line.path);
+    let template = routes::template_of(&resolution);
+    req.extensions_mut().insert(Routed(resolution));
     let request_size = approximate_request_size(&req);
-    // Routed here too (cheap) so that the trace is named when its span starts.
-    let name = transaction_name(req.method(), crate::routes::template_of(&line.path));
+    let name = transaction_name(req.method(), template);
     let span = tracing::info_span!(
         "request",
         otel.name = %name,
@@ -52,7 +56,6 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let mut res = next.run(req).instrument(span.clone()).await;
     let status = res.status();
     span.record("http.response.status_code", status.as_u16());
-    let template = res.extensions().get::<RouteTemplate>().map(|t| t.0);
     if status.is_server_error() {
         let cause = res.extensions().get::<ErrorCause>().map(|c| c.0.clone());
         span.in_scope(|| {
@@ -140,9 +143,7 @@ impl AccessLine {
                 .filter(|v| !v.is_empty())
                 .map(str::to_string)
         };
-        let path = percent_encoding::percent_decode_str(req.uri().path())
-            .decode_utf8_lossy()
-            .into_owned();
+        let path = crate::handlers::decoded_path(req.uri());
         AccessLine {
             method: req.method().clone(),
             path,

@@ -54,17 +54,17 @@ impl Route {
     }
 }
 
-/// The route template a response answered, for the metrics and the access log:
-/// a response extension. Requests that matched no route have none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RouteTemplate(pub &'static str);
+/// A request's path, resolved once by the `observe` middleware (which needs its
+/// template first) and handed to `dispatch`: a request extension.
+#[derive(Debug, Clone)]
+pub struct Routed(pub Resolution);
 
-/// The route template a percent-decoded `path` answers under: its route's, or for a
-/// strict-slash redirect the route it leads to (as upstream); `None` for no route.
-pub fn template_of(path: &str) -> Option<&'static str> {
-    match resolve(path) {
+/// The route template `resolution` answers under: its route's, or for a strict-slash
+/// redirect the route it leads to (as upstream); `None` for no route.
+pub fn template_of(resolution: &Resolution) -> Option<&'static str> {
+    match resolution {
         Resolution::Serve(route) => Some(route.template()),
-        Resolution::StrictSlash(to) => match resolve(&to) {
+        Resolution::StrictSlash(to) => match resolve(to) {
             Resolution::Serve(route) => Some(route.template()),
             _ => None,
         },
