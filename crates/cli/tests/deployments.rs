@@ -166,25 +166,6 @@ fn scrape(port: u16, series: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
-fn sigterm(server: &mut Server) -> std::process::ExitStatus {
-    let pid = server.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "no exit after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// The package-registry service of elastic-package's `stack up`
 /// (`internal/stack/_static/docker-compose-stack.yml.tmpl`), with its variables.
 #[test]

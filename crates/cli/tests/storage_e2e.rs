@@ -18,7 +18,6 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::*;
-use epr_storage::signature::sign_detached;
 
 /// How to reach one bucket: its URL and the environment its clients need.
 #[derive(Clone)]
@@ -35,61 +34,6 @@ impl Target {
         }
         c
     }
-}
-
-fn source_fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/source/hello_logs")
-}
-
-/// Writes a source package `name`-`version` from the fixture; `flavour` changes
-/// the README so that two builds of one version can differ.
-fn write_source(root: &Path, name: &str, version: &str, flavour: &str) -> PathBuf {
-    let dir = root.join(format!("{name}-{version}-{flavour}"));
-    copy_tree(&source_fixture(), &dir);
-    let manifest = std::fs::read_to_string(dir.join("manifest.yml"))
-        .unwrap()
-        .replace("name: hello_logs", &format!("name: {name}"))
-        .replace("version: 1.0.0", &format!("version: {version}"));
-    std::fs::write(dir.join("manifest.yml"), manifest).unwrap();
-    let changelog = std::fs::read_to_string(dir.join("changelog.yml"))
-        .unwrap()
-        .replace("\"1.0.0\"", &format!("\"{version}\""));
-    std::fs::write(dir.join("changelog.yml"), changelog).unwrap();
-    std::fs::write(
-        dir.join("docs/README.md"),
-        format!("# {name} {version}\n\n{flavour}\n"),
-    )
-    .unwrap();
-    dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// Builds and signs `name`-`version` into `out`; returns the zip path.
-fn candidate(
-    tmp: &Path,
-    out: &Path,
-    signer: &Signer,
-    name: &str,
-    version: &str,
-    flavour: &str,
-) -> PathBuf {
-    let src = write_source(&tmp.join("src"), name, version, flavour);
-    let zip = epr_spec::build::build(&src, out).unwrap();
-    let sig = sign_detached(&signer.secret, &std::fs::read(&zip).unwrap()).unwrap();
-    std::fs::write(format!("{}.sig", zip.display()), sig).unwrap();
-    zip
 }
 
 fn publish(target: &Target, keyring: &Path, zips: &[PathBuf]) -> Output {

@@ -7,7 +7,7 @@ mod common;
 #[path = "../../../testsupport/servers.rs"]
 mod servers;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -81,19 +81,6 @@ fn wait_for(file: &Path, names: &[&str]) -> Vec<Span> {
     }
 }
 
-fn sigterm(server: &mut Server) {
-    let pid = server.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = server.0.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
-}
-
 #[test]
 fn requests_and_the_load_are_traced_with_the_apm_variables() {
     let tmp = tempfile::tempdir().unwrap();
@@ -115,7 +102,7 @@ fn requests_and_the_load_are_traced_with_the_apm_variables() {
     assert_eq!(http_get(port, "/package/nginx_logs/1.0.0/").unwrap().0, 200);
     assert_eq!(http_get(port, "/nothing").unwrap().0, 404);
     // SIGTERM sends what is left of the batch.
-    sigterm(&mut server);
+    assert_eq!(sigterm(&mut server).code(), Some(0));
     let got = wait_for(
         &file,
         &[
@@ -138,41 +125,6 @@ fn requests_and_the_load_are_traced_with_the_apm_variables() {
     assert_eq!(attr("http.response.status_code"), Some("200"), "{search:?}");
 }
 
-/// Builds and signs the fixture package as `version` into `out`.
-fn signed_zip(tmp: &Path, out: &Path, signer: &Signer, version: &str) -> PathBuf {
-    let src = tmp.join(format!("src-{version}"));
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/source/hello_logs"),
-        &src,
-    );
-    let manifest = std::fs::read_to_string(src.join("manifest.yml"))
-        .unwrap()
-        .replace("version: 1.0.0", &format!("version: {version}"));
-    std::fs::write(src.join("manifest.yml"), manifest).unwrap();
-    let changelog = std::fs::read_to_string(src.join("changelog.yml"))
-        .unwrap()
-        .replace("\"1.0.0\"", &format!("\"{version}\""));
-    std::fs::write(src.join("changelog.yml"), changelog).unwrap();
-    let zip = epr_spec::build::build(&src, out).unwrap();
-    let sig = epr_storage::signature::sign_detached(&signer.secret, &std::fs::read(&zip).unwrap())
-        .unwrap();
-    std::fs::write(format!("{}.sig", zip.display()), sig).unwrap();
-    zip
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn publish_steps_and_index_updates_are_traced_with_the_otel_variables() {
     let tmp = tempfile::tempdir().unwrap();
@@ -186,7 +138,7 @@ fn publish_steps_and_index_updates_are_traced_with_the_otel_variables() {
     let url = format!("file://{}", bucket.display());
     let out = tmp.path().join("out");
     std::fs::create_dir(&out).unwrap();
-    let first = signed_zip(tmp.path(), &out, &signer, "1.0.0");
+    let first = candidate(tmp.path(), &out, &signer, "hello_logs", "1.0.0", "a");
     let otel = |c: &mut Command| {
         c.env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint())
             .env("OTEL_SERVICE_NAME", "epr-otel");
@@ -226,13 +178,20 @@ fn publish_steps_and_index_updates_are_traced_with_the_otel_variables() {
             "200ms",
         ]);
     let mut server = start_command(command, port);
-    publish(&signed_zip(tmp.path(), &out, &signer, "1.0.1"));
+    publish(&candidate(
+        tmp.path(),
+        &out,
+        &signer,
+        "hello_logs",
+        "1.0.1",
+        "a",
+    ));
     let deadline = Instant::now() + Duration::from_secs(20);
     while !http_get(port, "/search?all=true").is_some_and(|(_, body)| body.contains("\"1.0.1\"")) {
         assert!(Instant::now() < deadline, "1.0.1 never served");
         std::thread::sleep(Duration::from_millis(100));
     }
-    sigterm(&mut server);
+    assert_eq!(sigterm(&mut server).code(), Some(0));
     let got = wait_for(
         &file,
         &[

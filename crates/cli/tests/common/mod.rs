@@ -145,3 +145,79 @@ pub fn signer(dir: &Path, uid: &str) -> Signer {
         keyring,
     }
 }
+
+/// Sends SIGTERM to the server and waits (up to 20 s) for it to exit.
+pub fn sigterm(server: &mut Server) -> std::process::ExitStatus {
+    let pid = server.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn source_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/source/hello_logs")
+}
+
+/// Writes a source package `name`-`version` from the fixture; `flavour` changes
+/// the README so that two builds of one version can differ.
+pub fn write_source(root: &Path, name: &str, version: &str, flavour: &str) -> PathBuf {
+    let dir = root.join(format!("{name}-{version}-{flavour}"));
+    copy_tree(&source_fixture(), &dir);
+    let manifest = std::fs::read_to_string(dir.join("manifest.yml"))
+        .unwrap()
+        .replace("name: hello_logs", &format!("name: {name}"))
+        .replace("version: 1.0.0", &format!("version: {version}"));
+    std::fs::write(dir.join("manifest.yml"), manifest).unwrap();
+    let changelog = std::fs::read_to_string(dir.join("changelog.yml"))
+        .unwrap()
+        .replace("\"1.0.0\"", &format!("\"{version}\""));
+    std::fs::write(dir.join("changelog.yml"), changelog).unwrap();
+    std::fs::write(
+        dir.join("docs/README.md"),
+        format!("# {name} {version}\n\n{flavour}\n"),
+    )
+    .unwrap();
+    dir
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Builds and signs `name`-`version` into `out`; returns the zip path.
+pub fn candidate(
+    tmp: &Path,
+    out: &Path,
+    signer: &Signer,
+    name: &str,
+    version: &str,
+    flavour: &str,
+) -> PathBuf {
+    let src = write_source(&tmp.join("src"), name, version, flavour);
+    let zip = epr_spec::build::build(&src, out).unwrap();
+    let sig = epr_storage::signature::sign_detached(&signer.secret, &std::fs::read(&zip).unwrap())
+        .unwrap();
+    std::fs::write(format!("{}.sig", zip.display()), sig).unwrap();
+    zip
+}

@@ -2,7 +2,7 @@
 //! requests, and the one line each request leaves.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use epr_server::AppState;
 use epr_server::metrics::Metrics;
@@ -156,20 +156,6 @@ async fn a_catalog_swap_is_counted_and_the_package_count_follows() {
     let (_, samples) = scrape(&state).await;
     assert_eq!(samples["epr_catalog_swaps_total"], 1.0);
     assert_eq!(samples["epr_number_indexed_packages"], 0.0);
-}
-
-/// The lines written while `f` runs, as a JSON-ish capture of fmt's output.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 fn json_logs() -> (Logs, tracing::subscriber::DefaultGuard) {

@@ -10,7 +10,7 @@ use epr_server::proxy::{ProxyConfig, RetryPolicy};
 use epr_server::{AppState, ServerConfig};
 use http::{Request, StatusCode};
 
-use crate::fixture::{self, Answer, examples, get, send};
+use crate::fixture::{self, Answer, Logs, examples, get, send};
 
 /// Search entries as an upstream registry prints them: `nginx_logs` 1.0.0 is also
 /// local (the local copy wins), 2.0.0 is newer than any local version, `aaa` is
@@ -398,20 +398,6 @@ async fn an_unreachable_upstream_is_a_500() {
     assert_internal_error(&get(&state, "/search").await);
     assert_internal_error(&get(&state, "/categories").await);
     assert_internal_error(&get(&state, "/epr/nope/nope-1.0.0.zip.sig").await);
-}
-
-/// A `tracing` writer into a shared buffer, to read what was logged.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test]
