@@ -250,7 +250,7 @@ impl Visit for JsonFieldWriter {
 /// What must live until exit: the log's writer thread (dropping it flushes the
 /// lines still queued) and the trace exporter.
 pub struct Guards {
-    _log: tracing_appender::non_blocking::WorkerGuard,
+    _log: crate::log_writer::WriterGuard,
     traces: Option<crate::telemetry::Tracing>,
 }
 
@@ -267,19 +267,16 @@ impl Guards {
 /// OTLP exporter of [`crate::telemetry`] when tracing is configured (its spans are
 /// taken at `info` whatever the log level).
 ///
-/// Lines are written to stderr by a thread of their own (tracing-appender): a request
-/// only formats its access line and queues it. Writing from the request's thread cost
-/// a third of the throughput of small answers (docs/PERFORMANCE.md, "Access log"). The
-/// queue holds 128,000 lines; when full, requests wait rather than lose lines.
+/// Lines are written to stderr by a thread of their own ([`crate::log_writer`]): a
+/// request only formats its access line and queues it. Writing from the request's
+/// thread cost a third of the throughput of small answers (docs/PERFORMANCE.md,
+/// "Access log").
 pub fn init(level: &str, kind: &str) -> anyhow::Result<Guards> {
     use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     type Boxed = Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync>;
-    let (writer, log_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("log-writer")
-        .finish(std::io::stderr());
+    let (writer, log_guard) = crate::log_writer::spawn(std::io::stderr())?;
     let log: Boxed = if kind == "dev" {
         tracing_subscriber::fmt::layer()
             .with_writer(writer)

@@ -5,6 +5,7 @@
 mod build;
 mod config;
 mod listen;
+mod log_writer;
 mod logging;
 mod publish;
 mod serve;
