@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use epr_index::sources::load_package_paths;
 use epr_index::{Catalog, Indexer};
 use epr_package::LoadOptions;
@@ -161,8 +161,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(address) => Some(listen::bind(address, "--metrics-address").await?),
         None => None,
     };
-    serve_until_signal(state, api, tls, metrics, &listen).await;
-    Ok(())
+    serve_until_signal(state, api, tls, metrics, &listen).await
 }
 
 /// Serves the API (and the metrics) until SIGTERM or SIGINT, then lets requests in
@@ -173,7 +172,7 @@ async fn serve_until_signal(
     tls: Option<tokio_rustls::TlsAcceptor>,
     metrics: Option<TcpListener>,
     listen: &ListenSettings,
-) {
+) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -190,28 +189,35 @@ async fn serve_until_signal(
             wait_stop(stopped.clone()),
         ))
     });
+    // One serving thread per CPU this process may use (cgroup quotas included).
+    let threads = std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN);
     tracing::info!(
         address = %local_address(&api),
         tls = tls.is_some(),
         max_connections = listen.limits.max_connections,
+        threads = threads.get(),
         "listening"
     );
     let signal = async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     };
-    epr_server::listener::serve(
+    let served = epr_server::listener::serve_on_threads(
         api,
+        threads,
         tls,
         epr_server::router(state),
         listen.limits.clone(),
         signal,
     )
     .await;
+    // Dropping `signal` unsent (the threads did not start) stops the metrics too.
     if let Some(task) = metrics_task {
         let _ = task.await;
     }
+    served.context("cannot start the threads serving the API")?;
     tracing::info!("Package registry stopped");
+    Ok(())
 }
 
 /// The `instance` of `epr_service_info`: the host name, or `localhost` as upstream

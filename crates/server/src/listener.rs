@@ -26,6 +26,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -39,7 +40,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
@@ -72,6 +73,9 @@ pub struct Tls(pub bool);
 /// Serves `router` on `listener` until `shutdown` completes, then waits up to
 /// `shutdown_timeout` for the connections' requests in flight. Each request carries
 /// [`ConnectInfo<SocketAddr>`] and [`Tls`] in its extensions.
+///
+/// The connections are served on the calling runtime; [`serve_on_threads`] is the
+/// faster way for the API.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
@@ -81,56 +85,231 @@ pub async fn serve(
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // Our own clocks replace hyper's (see the module's doc); Go's server has none.
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(None);
-    let builder = Arc::new(builder);
+    let server = Server::new(tls, router, limits);
     tokio::pin!(shutdown);
+    while let Some((stream, peer, permit)) = accept(&listener, &permits, &mut shutdown).await {
+        server.spawn(stream, peer, &graceful, permit);
+    }
+    drop(listener);
+    log_draining(server.limits.shutdown_timeout);
+    drain(graceful, server.limits.shutdown_timeout).await;
+}
+
+/// [`serve`] by `threads` threads, each with a single-threaded runtime of its own.
+/// The calling task accepts connections and hands each to the thread serving the
+/// fewest, where it stays (actix-web's design). `max_connections` holds for all
+/// threads together.
+///
+/// Why: on tokio's work-stealing runtime a small answer cost a third more CPU than on
+/// one thread (workers wake each other for every request), and the access log, which
+/// adds work to every request, made that worse; with one runtime per thread the
+/// registry answers Kibana's `/search` at close to nginx's rate (docs/PERFORMANCE.md,
+/// "HTTPS, metrics and the access log"). Threads accepting from the shared socket
+/// themselves were as fast but unbalanced: one thread often took all of a burst of
+/// new connections and the other stayed idle.
+///
+/// Blocking work started by requests (`spawn_blocking`) runs in the pool of the
+/// thread's runtime: at most [`MAX_BLOCKING_THREADS`] threads in all.
+pub async fn serve_on_threads(
+    listener: TcpListener,
+    threads: std::num::NonZeroUsize,
+    tls: Option<TlsAcceptor>,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let server = Arc::new(Server::new(tls, router, limits));
+    let blocking = (MAX_BLOCKING_THREADS / threads.get()).max(1);
+    let workers = (0..threads.get())
+        .map(|n| Worker::start(n, blocking, server.clone()))
+        .collect::<io::Result<Vec<_>>>()?;
+    let permits = Arc::new(Semaphore::new(server.limits.max_connections));
+    tokio::pin!(shutdown);
+    while let Some((stream, peer, permit)) = accept(&listener, &permits, &mut shutdown).await {
+        let worker = workers
+            .iter()
+            .min_by_key(|w| w.connections.load(Ordering::Relaxed))
+            .expect("at least one thread");
+        worker.hand_over(stream, peer, permit);
+    }
+    drop(listener);
+    log_draining(server.limits.shutdown_timeout);
+    for worker in workers {
+        worker.finish().await;
+    }
+    Ok(())
+}
+
+/// The threads that blocking work of requests may use, over all of
+/// [`serve_on_threads`]' runtimes (tokio's default for one runtime).
+pub const MAX_BLOCKING_THREADS: usize = 512;
+
+/// The next connection and its permit, or `None` once `shutdown` completes.
+async fn accept(
+    listener: &TcpListener,
+    permits: &Arc<Semaphore>,
+    shutdown: &mut Pin<&mut impl Future<Output = ()>>,
+) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
     loop {
         let permit = tokio::select! {
             permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-            () = &mut shutdown => break,
+            () = shutdown.as_mut() => return None,
         };
-        let (stream, peer) = tokio::select! {
+        tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
+                Ok((stream, peer)) => return Some((stream, peer, permit)),
                 Err(error) => {
                     // Out of descriptors or memory for a moment: wait rather than spin
                     // (axum::serve and Go's server do the same).
                     tracing::warn!(%error, "cannot accept a connection");
                     tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
                 }
             },
-            () = &mut shutdown => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let conn = Connection {
-            router: router.clone(),
-            builder: builder.clone(),
-            limits: limits.clone(),
-            peer,
-        };
-        let watcher = graceful.watcher();
-        let tls = tls.clone();
-        tokio::spawn(async move {
-            conn.serve(stream, tls, watcher).await;
-            drop(permit);
-        });
+            () = shutdown.as_mut() => return None,
+        }
     }
-    drop(listener);
+}
+
+fn log_draining(timeout: Duration) {
     tracing::info!(
-        timeout_s = limits.shutdown_timeout.as_secs_f64(),
+        timeout_s = timeout.as_secs_f64(),
         "no longer accepting connections; waiting for requests in flight"
     );
-    if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown())
+}
+
+/// Lets the connections finish their requests in flight, for at most `timeout`.
+async fn drain(graceful: GracefulShutdown, timeout: Duration) {
+    if tokio::time::timeout(timeout, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("requests still in flight at the shutdown timeout were cut off");
+    }
+}
+
+/// What serving a connection needs, the same for every connection.
+struct Server {
+    tls: Option<TlsAcceptor>,
+    router: Router,
+    limits: ConnectionLimits,
+    http: Arc<auto::Builder<TokioExecutor>>,
+}
+
+impl Server {
+    fn new(tls: Option<TlsAcceptor>, router: Router, limits: ConnectionLimits) -> Server {
+        let mut http = auto::Builder::new(TokioExecutor::new());
+        // Our own clocks replace hyper's (see the module's doc); Go's server has none.
+        http.http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(None);
+        Server {
+            tls,
+            router,
+            limits,
+            http: Arc::new(http),
+        }
+    }
+
+    /// Serves the connection on the current runtime; `done` is dropped at its end.
+    fn spawn(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        graceful: &GracefulShutdown,
+        done: impl Send + 'static,
+    ) {
+        let _ = stream.set_nodelay(true);
+        let conn = Connection {
+            router: self.router.clone(),
+            builder: self.http.clone(),
+            limits: self.limits.clone(),
+            peer,
+        };
+        let watcher = graceful.watcher();
+        let tls = self.tls.clone();
+        tokio::spawn(async move {
+            conn.serve(stream, tls, watcher).await;
+            drop(done);
+        });
+    }
+}
+
+/// A thread serving the connections handed to it, on a runtime of its own.
+struct Worker {
+    handed: tokio::sync::mpsc::UnboundedSender<Handed>,
+    /// Connections open on this thread.
+    connections: Arc<AtomicUsize>,
+    finished: tokio::sync::oneshot::Receiver<()>,
+}
+
+/// An accepted connection on its way to a [`Worker`].
+struct Handed {
+    stream: std::net::TcpStream,
+    peer: SocketAddr,
+    done: (OwnedSemaphorePermit, Counted),
+}
+
+/// One of a worker's open connections; dropping it counts the connection closed.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Worker {
+    fn start(n: usize, blocking_threads: usize, server: Arc<Server>) -> io::Result<Worker> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .max_blocking_threads(blocking_threads)
+            .thread_name(format!("http-{n}-blocking"))
+            .build()?;
+        let (handed, mut incoming) = tokio::sync::mpsc::unbounded_channel::<Handed>();
+        let (finish, finished) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name(format!("http-{n}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let graceful = GracefulShutdown::new();
+                    // Ends when the acceptor stops handing over connections.
+                    while let Some(Handed { stream, peer, done }) = incoming.recv().await {
+                        match TcpStream::from_std(stream) {
+                            Ok(stream) => server.spawn(stream, peer, &graceful, done),
+                            Err(error) => {
+                                tracing::warn!(%peer, %error, "cannot serve a connection")
+                            }
+                        }
+                    }
+                    drain(graceful, server.limits.shutdown_timeout).await;
+                });
+                let _ = finish.send(());
+            })?;
+        Ok(Worker {
+            handed,
+            connections: Arc::new(AtomicUsize::new(0)),
+            finished,
+        })
+    }
+
+    fn hand_over(&self, stream: TcpStream, peer: SocketAddr, permit: OwnedSemaphorePermit) {
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(%peer, %error, "cannot hand over a connection");
+                return;
+            }
+        };
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        let done = (permit, Counted(self.connections.clone()));
+        // The thread only stops once `handed` is dropped, so this cannot fail.
+        let _ = self.handed.send(Handed { stream, peer, done });
+    }
+
+    /// Stops handing over connections and waits for the thread's to finish.
+    async fn finish(self) {
+        drop(self.handed);
+        let _ = self.finished.await;
     }
 }
 
@@ -382,5 +561,87 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Asks over `conn` which thread serves it (the connection stays open).
+    async fn served_by(conn: &mut TcpStream) -> String {
+        conn.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !answer.ends_with(b"END") {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(
+                n > 0,
+                "connection closed: {}",
+                String::from_utf8_lossy(&answer)
+            );
+            answer.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8(answer).unwrap();
+        let body = text.split("\r\n\r\n").nth(1).unwrap();
+        body.trim_end_matches("END").to_string()
+    }
+
+    #[tokio::test]
+    async fn connections_go_to_the_thread_serving_the_fewest() {
+        let router = Router::new().route(
+            "/",
+            axum::routing::get(|| async {
+                format!("{}END", std::thread::current().name().unwrap_or("?"))
+            }),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_on_threads(
+            listener,
+            std::num::NonZeroUsize::new(2).unwrap(),
+            None,
+            router,
+            ConnectionLimits::default(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let mut threads = Vec::new();
+        let mut open = Vec::new();
+        for _ in 0..4 {
+            let mut conn = TcpStream::connect(address).await.unwrap();
+            threads.push(served_by(&mut conn).await);
+            open.push(conn);
+        }
+        assert_eq!(threads, ["http-0", "http-1", "http-0", "http-1"]);
+        // A second request on a connection stays on its thread.
+        assert_eq!(served_by(&mut open[1]).await, "http-1");
+        // Once both connections of http-0 close, it takes the next two. (The server
+        // notices a close asynchronously: until it does, a new one may go to http-1.)
+        drop(open.remove(2));
+        drop(open.remove(0));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut conn = TcpStream::connect(address).await.unwrap();
+            if served_by(&mut conn).await == "http-0" {
+                open.push(conn);
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "http-0 took no connection"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut conn = TcpStream::connect(address).await.unwrap();
+        assert_eq!(served_by(&mut conn).await, "http-0");
+        drop(open);
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
     }
 }
