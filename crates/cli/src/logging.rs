@@ -17,8 +17,10 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::filter::{FilterExt, Targets};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::Filter;
 use tracing_subscriber::registry::LookupSpan;
 
 /// The ECS version the upstream's lines declare.
@@ -47,12 +49,48 @@ impl Service {
 
 /// The filter of `--log-level`: the upstream's zap levels (those above `error` have no
 /// tracing equivalent), or any `RUST_LOG`-style directive; `RUST_LOG` wins.
-pub fn filter(level: &str) -> EnvFilter {
+///
+/// Levels by target (`info`, `warn,epr_server=debug`) are a static filter; only
+/// directives on spans or fields (`[request{path}]=debug`) need `EnvFilter`, which
+/// follows every span entered and exited: a tenth of the access log's cost.
+pub fn filter<S>(level: &str) -> Box<dyn Filter<S> + Send + Sync>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
     let level = match level {
         "dpanic" | "panic" | "fatal" => "error",
         other => other,
     };
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level))
+    if let Some(directives) = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()) {
+        if let Some(targets) = levels_by_target(&directives) {
+            return targets.boxed();
+        }
+        // An unparsable RUST_LOG is passed over, as it always was.
+        if let Ok(filter) = EnvFilter::try_from_default_env() {
+            return filter.boxed();
+        }
+    }
+    match levels_by_target(level) {
+        Some(targets) => targets.boxed(),
+        None => EnvFilter::new(level).boxed(),
+    }
+}
+
+/// `directives` as a static filter when they are only levels, each for all targets
+/// or for one (`warn,epr_server=debug`).
+fn levels_by_target(directives: &str) -> Option<Targets> {
+    let plain = directives.split(',').all(|directive| {
+        let (target, level) = directive.rsplit_once('=').unwrap_or(("", directive));
+        let target_ok = target
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_:-.".contains(c));
+        target_ok
+            && level
+                .trim()
+                .parse::<tracing::level_filters::LevelFilter>()
+                .is_ok()
+    });
+    if plain { directives.parse().ok() } else { None }
 }
 
 /// Formats events as ECS JSON lines.
@@ -75,7 +113,7 @@ where
     ) -> fmt::Result {
         // Written straight into one buffer: the access log formats a line per request,
         // and a map of JSON values per line cost a fifth of a small answer's time.
-        let mut fields = JsonFieldWriter::default();
+        let mut fields = JsonFieldWriter::new();
         event.record(&mut fields);
         let meta = event.metadata();
         let mut out = String::with_capacity(256 + fields.rest.len());
@@ -146,6 +184,12 @@ fn level_name(level: &tracing::Level) -> &'static str {
 /// `text` as a JSON string (RFC 8259 escapes), appended to `out`.
 fn push_json_str(out: &mut String, text: &str) {
     out.push('"');
+    push_json_str_body(out, text);
+    out.push('"');
+}
+
+/// `text` with JSON's string escapes, without the quotes.
+fn push_json_str_body(out: &mut String, text: &str) {
     let mut start = 0;
     for (i, b) in text.bytes().enumerate() {
         let escape = match b {
@@ -166,7 +210,6 @@ fn push_json_str(out: &mut String, text: &str) {
         start = i + 1;
     }
     out.push_str(&text[start..]);
-    out.push('"');
 }
 
 /// Span fields are not written (see the module's doc), so none are formatted.
@@ -181,7 +224,6 @@ impl<'writer> FormatFields<'writer> for NoSpanFields {
 
 /// An event's fields as JSON members of their own types: `message` and `log.logger`
 /// kept apart (they have their places in the line), the rest as `,"key":value`.
-#[derive(Default)]
 struct JsonFieldWriter {
     message: String,
     logger: Option<String>,
@@ -189,6 +231,15 @@ struct JsonFieldWriter {
 }
 
 impl JsonFieldWriter {
+    fn new() -> JsonFieldWriter {
+        JsonFieldWriter {
+            message: String::with_capacity(64),
+            logger: None,
+            // An access line's fields: growing the string cost more than its bytes.
+            rest: String::with_capacity(512),
+        }
+    }
+
     fn key(&mut self, key: &str) {
         self.rest.push(',');
         push_json_str(&mut self.rest, key);
@@ -204,6 +255,33 @@ impl JsonFieldWriter {
                 push_json_str(&mut self.rest, value);
             }
         }
+    }
+
+    /// [`Self::text`] of a `Display` value, formatted in place rather than into a
+    /// string of its own (the access line has several).
+    fn display(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        match field.name() {
+            "message" => {
+                let _ = write!(self.message, "{value:?}");
+            }
+            "log.logger" => self.logger = Some(format!("{value:?}")),
+            name => {
+                self.key(name);
+                self.rest.push('"');
+                let _ = write!(JsonEscaped(&mut self.rest), "{value:?}");
+                self.rest.push('"');
+            }
+        }
+    }
+}
+
+/// Appends what is written to it with JSON's string escapes (no quotes).
+struct JsonEscaped<'a>(&'a mut String);
+
+impl fmt::Write for JsonEscaped<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        push_json_str_body(self.0, text);
+        Ok(())
     }
 }
 
@@ -243,7 +321,7 @@ impl Visit for JsonFieldWriter {
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         // `%value` arrives here as Display; only `?value` would be Rust's Debug.
-        self.text(field, &format!("{value:?}"));
+        self.display(field, value);
     }
 }
 
@@ -322,6 +400,16 @@ mod tests {
     use super::*;
     use serde_json::{Map, Value};
     use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn plain_levels_make_a_static_filter_and_the_rest_needs_env_filter() {
+        assert!(levels_by_target("info").is_some());
+        assert!(levels_by_target("warn,epr_server=debug,hyper=off").is_some());
+        assert!(levels_by_target("[request]=debug").is_none());
+        assert!(levels_by_target("epr_server[request{path}]=debug").is_none());
+        assert!(levels_by_target("bogus[[").is_none());
+        assert!(levels_by_target("loud").is_none());
+    }
 
     /// Captures what the formatter writes.
     #[derive(Clone, Default)]
