@@ -12,7 +12,7 @@
 //! lines); when the queue is full, requests wait for room rather than drop lines.
 
 use std::io::{self, Write};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -32,20 +32,16 @@ enum Message {
 }
 
 /// Where the log's formatter writes: each `write` queues one line.
-#[derive(Clone)]
 pub struct LogQueue {
     queue: SyncSender<Message>,
 }
 
 impl Write for &LogQueue {
     fn write(&mut self, line: &[u8]) -> io::Result<usize> {
-        let message = Message::Line(line.to_vec());
-        let message = match self.queue.try_send(message) {
-            Ok(()) => return Ok(line.len()),
-            Err(TrySendError::Full(message)) => message,
-            Err(TrySendError::Disconnected(_)) => return Err(stopped()),
-        };
-        self.queue.send(message).map_err(|_| stopped())?;
+        // Waits while the queue is full.
+        self.queue
+            .send(Message::Line(line.to_vec()))
+            .map_err(|_| io::Error::other("the log writer thread has stopped"))?;
         Ok(line.len())
     }
 
@@ -60,10 +56,6 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogQueue {
     fn make_writer(&'a self) -> Self::Writer {
         self
     }
-}
-
-fn stopped() -> io::Error {
-    io::Error::other("the log writer thread has stopped")
 }
 
 /// Dropping it writes the lines still queued. (The thread itself lives as long as
