@@ -29,14 +29,16 @@ const CATEGORIES: [&str; 1] = ["kibana.version=8.5.0&prerelease=false"];
 fn search_body(catalog: &Catalog, raw_query: &str) -> String {
     let filter =
         parse_filter(&parse_pairs(raw_query), Endpoint::Search, false).expect("a valid query");
-    render_search(&search(catalog, &filter).expect("a search that runs"))
+    render_search(&search(catalog, &filter, &mut |_, _| {}).expect("a search that runs"))
 }
 
 /// `handlers::list_categories` without the HTTP response.
 fn categories_body(catalog: &Catalog, raw_query: &str) -> String {
     let filter =
         parse_filter(&parse_pairs(raw_query), Endpoint::Categories, false).expect("a valid query");
-    render_categories(&count_categories(catalog, &filter).expect("a count that runs"))
+    render_categories(
+        &count_categories(catalog, &filter, &mut |_, _| {}).expect("a count that runs"),
+    )
 }
 
 fn queries(c: &mut Criterion) {

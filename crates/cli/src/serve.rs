@@ -8,6 +8,7 @@ use anyhow::{Context as _, bail};
 use epr_index::sources::load_package_paths;
 use epr_index::{Catalog, Indexer};
 use epr_package::LoadOptions;
+use epr_server::metrics::{Metrics, StorageIndexerKind};
 use epr_server::{AppState, ServerConfig};
 
 use tokio::net::TcpListener;
@@ -134,10 +135,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             "technical preview: proxy mode is an experimental feature and may be unstable"
         );
     }
+    let storage_indexer = if args.feature_sql_storage_indexer {
+        StorageIndexerKind::Sql
+    } else {
+        StorageIndexerKind::InMemory
+    };
     let metrics = listen
         .metrics_address
         .as_ref()
-        .map(|_| epr_server::metrics::Metrics::new(&config.service_version, &host_name()));
+        .map(|_| Metrics::new(&config.service_version, &host_name(), storage_indexer));
     let state = AppState::with_metrics(config, catalog, endpoint, metrics);
     if let Some((source, _)) = storage {
         crate::storage_source::spawn_poller(

@@ -88,7 +88,8 @@ fn measure(size: usize) {
         all: true,
         ..Default::default()
     };
-    let search_all = median(|| render_search(&search(&catalog, &all).unwrap()).len());
+    let search_all =
+        median(|| render_search(&search(&catalog, &all, &mut |_, _| {}).unwrap()).len());
     let storage = catalog.storage().expect("a storage indexer");
     let walk_tree = median(|| {
         storage

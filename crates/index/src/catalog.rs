@@ -17,6 +17,7 @@ use std::future::Future;
 use std::ops::Range;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use epr_package::Package;
@@ -29,6 +30,15 @@ use crate::index_scan::WrappedManifest;
 /// The name of the indexer fed by a Package Storage v2 index; it takes
 /// precedence over the zip and folder indexers (storage-and-publishing.md §3.7).
 pub const STORAGE_INDEXER: &str = "storage";
+/// The name of the indexer of zip packages under the package paths.
+pub const ZIP_INDEXER: &str = "zip";
+/// The name of the indexer of folder packages under the package paths.
+pub const FOLDER_INDEXER: &str = "dir";
+
+/// Told how long each indexer took to answer one query, for the upstream's
+/// `epr_indexer_get_duration_seconds` (it times each indexer's `Get`); a query
+/// that needs no timing passes `&mut |_, _| {}`.
+pub type OnIndexer<'t> = &'t mut dyn FnMut(&str, Duration);
 
 /// Where the text of index manifests can be read again: the index file a catalog's
 /// storage packages were read from (see [`FullDocument::Stored`]).
@@ -441,6 +451,21 @@ impl Catalog {
     /// a zip or folder copy of it.
     pub fn find(&self, name: &str, version: &str) -> Option<&Entry> {
         self.indexers.iter().find_map(|i| i.get(name, version))
+    }
+
+    /// [`Catalog::find`] that tells `on_indexer` how long each indexer it asked took.
+    pub fn find_timed(
+        &self,
+        name: &str,
+        version: &str,
+        on_indexer: OnIndexer<'_>,
+    ) -> Option<&Entry> {
+        self.indexers.iter().find_map(|i| {
+            let started = Instant::now();
+            let found = i.get(name, version);
+            on_indexer(&i.name, started.elapsed());
+            found
+        })
     }
 
     /// The storage indexer, when the catalog has one.

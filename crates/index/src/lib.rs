@@ -21,6 +21,6 @@ pub mod sources;
 pub mod storage_index;
 
 pub use catalog::{
-    Catalog, Entry, FullDocument, Indexer, Listed, ManifestRef, ManifestSource, STORAGE_INDEXER,
-    StorageDelta,
+    Catalog, Entry, FOLDER_INDEXER, FullDocument, Indexer, Listed, ManifestRef, ManifestSource,
+    OnIndexer, STORAGE_INDEXER, StorageDelta, ZIP_INDEXER,
 };

@@ -1,13 +1,14 @@
 //! `/search` and `/categories` over a catalog (spec/api.md §5).
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
 
 use epr_package::Package;
 use epr_package::categories::{self, has_category};
 use epr_package::constraint::Constraints;
 use epr_package::package::TemplateInfo;
 
-use crate::catalog::{Catalog, Entry};
+use crate::catalog::{Catalog, Entry, OnIndexer};
 use crate::query::{Discovery, Filter};
 
 /// A search result: an entry, and the policy templates left when a category
@@ -201,12 +202,18 @@ fn by_category<'a>(entry: &'a Entry, category: &str) -> Option<Hit<'a>> {
     })
 }
 
-/// Runs a search; results are sorted by name, then version.
-pub fn search<'a>(catalog: &'a Catalog, f: &Filter) -> Result<Vec<Hit<'a>>, SearchError> {
+/// Runs a search; results are sorted by name, then version. `on_indexer` is told
+/// how long each indexer's part took.
+pub fn search<'a>(
+    catalog: &'a Catalog,
+    f: &Filter,
+    on_indexer: OnIndexer<'_>,
+) -> Result<Vec<Hit<'a>>, SearchError> {
     let spec = SpecRange::new(f);
     let mut merged: Vec<Hit<'a>> = Vec::new();
     let mut seen: std::collections::HashSet<(&str, &str)> = std::collections::HashSet::new();
     for indexer in &catalog.indexers {
+        let started = Instant::now();
         let mut selected: Vec<&Entry> = Vec::new();
         for e in &indexer.entries {
             let ok = if f.experimental {
@@ -239,6 +246,7 @@ pub fn search<'a>(catalog: &'a Catalog, f: &Filter) -> Result<Vec<Hit<'a>>, Sear
                 merged.push(hit);
             }
         }
+        on_indexer(&indexer.name, started.elapsed());
     }
     if !f.all {
         merged = newest_per_name(merged, |h| h.entry);
@@ -282,8 +290,12 @@ pub struct CategoryCount {
     pub parent: Option<(String, String)>,
 }
 
-/// Counts packages per category (§5.10).
-pub fn count_categories(catalog: &Catalog, f: &Filter) -> Result<Vec<CategoryCount>, SearchError> {
+/// Counts packages per category (§5.10); `on_indexer` as for [`search`].
+pub fn count_categories(
+    catalog: &Catalog,
+    f: &Filter,
+    on_indexer: OnIndexer<'_>,
+) -> Result<Vec<CategoryCount>, SearchError> {
     let f = Filter {
         category: None,
         package: None,
@@ -291,7 +303,7 @@ pub fn count_categories(catalog: &Catalog, f: &Filter) -> Result<Vec<CategoryCou
         all: false,
         ..f.clone()
     };
-    let hits = search(catalog, &f)?;
+    let hits = search(catalog, &f, on_indexer)?;
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for hit in &hits {
         let p = &hit.entry.package;

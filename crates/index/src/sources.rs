@@ -12,7 +12,7 @@ use epr_package::version::Version;
 use epr_package::{LoadError, LoadOptions, Location, Package};
 use rayon::prelude::*;
 
-use crate::catalog::Indexer;
+use crate::catalog::{FOLDER_INDEXER, Indexer, ZIP_INDEXER};
 
 /// Where one candidate package lives.
 #[derive(Debug, Clone)]
@@ -162,7 +162,10 @@ pub fn load_package_paths(
     };
     let mut errors = Vec::new();
     let mut indexers = Vec::new();
-    for (name, candidates) in [("zip", find_zips(paths)), ("dir", find_dirs(paths))] {
+    for (name, candidates) in [
+        (ZIP_INDEXER, find_zips(paths)),
+        (FOLDER_INDEXER, find_dirs(paths)),
+    ] {
         let mut packages = Vec::new();
         for result in load_all(candidates) {
             match result {

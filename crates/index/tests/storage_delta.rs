@@ -201,7 +201,7 @@ fn observe(catalog: &Catalog) -> Vec<(String, String)> {
     let mut seen = Vec::new();
     for q in SEARCHES {
         let f = parse_filter(&parse_pairs(q), Endpoint::Search, true).unwrap();
-        let body = match search(catalog, &f) {
+        let body = match search(catalog, &f, &mut |_, _| {}) {
             Ok(hits) => render_search(&hits),
             Err(e) => e.to_string(),
         };
@@ -209,7 +209,7 @@ fn observe(catalog: &Catalog) -> Vec<(String, String)> {
     }
     for q in CATEGORY_QUERIES {
         let f = parse_filter(&parse_pairs(q), Endpoint::Categories, true).unwrap();
-        let body = render_categories(&count_categories(catalog, &f).unwrap());
+        let body = render_categories(&count_categories(catalog, &f, &mut |_, _| {}).unwrap());
         seen.push((format!("/categories?{q}"), body));
     }
     for name in NAMES {

@@ -142,6 +142,17 @@ impl AppState {
         self.0.metrics.as_ref()
     }
 
+    /// Records the time each indexer takes to answer a query in
+    /// `epr_indexer_get_duration_seconds`, when metrics are on.
+    pub fn indexer_timer(&self) -> impl FnMut(&str, Duration) + '_ {
+        let metrics = self.metrics();
+        move |indexer, took| {
+            if let Some(m) = metrics {
+                m.observe_indexer_get(indexer, took);
+            }
+        }
+    }
+
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
         // A writer that panicked left no half-made state behind (the swap is one
         // store), so the lock stays usable.

@@ -178,8 +178,8 @@ fn search_packages(state: &AppState, req: &Parts, raw_query: &str) -> Result<Res
         let filter =
             query::parse_filter(&pairs, Endpoint::Search, c.allow_unknown_query_parameters)
                 .map_err(|e| AppError::BadRequest(e.0))?;
-        let hits =
-            search::search(&catalog, &filter).map_err(|e| AppError::NotFound(e.to_string()))?;
+        let hits = search::search(&catalog, &filter, &mut state.indexer_timer())
+            .map_err(|e| AppError::NotFound(e.to_string()))?;
         Ok(Bytes::from(search::render_search(&hits)))
     };
     let key = CacheKey::Search(raw_query.to_string());
@@ -197,7 +197,7 @@ fn list_categories(state: &AppState, req: &Parts, raw_query: &str) -> Result<Res
             c.allow_unknown_query_parameters,
         )
         .map_err(|e| AppError::BadRequest(e.0))?;
-        let counts = search::count_categories(&catalog, &filter)
+        let counts = search::count_categories(&catalog, &filter, &mut state.indexer_timer())
             .map_err(|e| AppError::NotFound(e.to_string()))?;
         Ok(Bytes::from(search::render_categories(&counts)))
     };
@@ -223,7 +223,7 @@ async fn find_package(
     let body = match cached {
         Some(body) => body,
         None => {
-            let bytes = full_document(&catalog, name, version).await?;
+            let bytes = full_document(state, &catalog, name, version).await?;
             cache.insert(&catalog, key, bytes)
         }
     };
@@ -232,11 +232,16 @@ async fn find_package(
 
 /// The `/package/{name}/{version}/` body. A storage package's manifest is read from
 /// the index file it came from and decoded now (catalog.rs says why it is not kept).
-async fn full_document(catalog: &Catalog, name: &str, version: &str) -> Result<Bytes, AppError> {
+async fn full_document(
+    state: &AppState,
+    catalog: &Catalog,
+    name: &str,
+    version: &str,
+) -> Result<Bytes, AppError> {
     Version::parse_strict(version)
         .map_err(|_| AppError::BadRequest("invalid package version".into()))?;
     let entry = catalog
-        .find(name, version)
+        .find_timed(name, version, &mut state.indexer_timer())
         .ok_or_else(|| AppError::NotFound("package revision not found".into()))?;
     match &entry.full {
         FullDocument::Ready(bytes) => Ok(bytes.clone()),

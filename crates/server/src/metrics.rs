@@ -9,6 +9,7 @@
 //! Served in the OpenMetrics text format, which Prometheus negotiates and prefers.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -52,9 +53,20 @@ struct ServiceInfo {
     instance: String,
 }
 
+/// The label of `epr_indexer_get_duration_seconds`: the upstream's name of the
+/// indexer (see [`Metrics::observe_indexer_get`]).
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct IndexerLabel {
     pub indexer: &'static str,
+}
+
+/// Which storage indexer the upstream would run, for its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageIndexerKind {
+    /// `--feature-storage-indexer`: `StorageIndexer`.
+    InMemory,
+    /// `--feature-sql-storage-indexer`: `SQLStorageIndexer`.
+    Sql,
 }
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
@@ -79,6 +91,7 @@ pub struct Metrics {
     pub indexed_packages: Gauge,
     pub storage_requests: Family<StorageLabels, Counter>,
     pub indexer_get_duration: HistogramFamily<IndexerLabel>,
+    storage_indexer: StorageIndexerKind,
     pub storage_update_success: Counter,
     pub storage_update_error: Counter,
     pub storage_update_duration: Histogram,
@@ -91,8 +104,9 @@ pub struct Metrics {
 
 impl Metrics {
     /// All metrics at zero; `instance` is the `epr_service_info` label (the host name).
-    pub fn new(version: &str, instance: &str) -> Arc<Metrics> {
+    pub fn new(version: &str, instance: &str, storage_indexer: StorageIndexerKind) -> Arc<Metrics> {
         let mut m = Metrics {
+            storage_indexer,
             http_requests: Family::default(),
             http_request_duration: Family::new_with_constructor(latency_histogram),
             http_request_size: Family::new_with_constructor(size_histogram),
@@ -197,6 +211,24 @@ impl Metrics {
         Arc::new(m)
     }
 
+    /// Records how long one indexer took to answer a query. The labels are the
+    /// upstream's names of its indexers: package paths have a zip and a folder
+    /// indexer there too, and the storage one is named after its feature flag.
+    pub fn observe_indexer_get(&self, indexer: &str, took: Duration) {
+        let indexer = match indexer {
+            epr_index::ZIP_INDEXER => "ZipFileSystemIndexer",
+            epr_index::FOLDER_INDEXER => "FileSystemIndexer",
+            epr_index::STORAGE_INDEXER => match self.storage_indexer {
+                StorageIndexerKind::InMemory => "StorageIndexer",
+                StorageIndexerKind::Sql => "SQLStorageIndexer",
+            },
+            _ => "unknown",
+        };
+        self.indexer_get_duration
+            .get_or_create(&IndexerLabel { indexer })
+            .observe(took.as_secs_f64());
+    }
+
     /// The OpenMetrics text of every metric.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(16 * 1024);
@@ -221,5 +253,36 @@ pub fn method_label(method: &http::Method) -> &'static str {
         http::Method::PATCH => "patch",
         _ if method.as_str().eq_ignore_ascii_case("notify") => "notify",
         _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn indexer_counts(m: &Metrics) -> Vec<String> {
+        m.render()
+            .lines()
+            .filter(|l| l.starts_with("epr_indexer_get_duration_seconds_count"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_storage_indexer_is_named_after_its_feature_flag() {
+        let took = Duration::from_micros(30);
+        let m = Metrics::new("1", "h", StorageIndexerKind::InMemory);
+        m.observe_indexer_get(epr_index::STORAGE_INDEXER, took);
+        assert_eq!(
+            indexer_counts(&m),
+            [r#"epr_indexer_get_duration_seconds_count{indexer="StorageIndexer"} 1"#]
+        );
+        let m = Metrics::new("1", "h", StorageIndexerKind::Sql);
+        m.observe_indexer_get(epr_index::STORAGE_INDEXER, took);
+        m.observe_indexer_get(epr_index::STORAGE_INDEXER, took);
+        assert_eq!(
+            indexer_counts(&m),
+            [r#"epr_indexer_get_duration_seconds_count{indexer="SQLStorageIndexer"} 2"#]
+        );
     }
 }

@@ -89,7 +89,11 @@ pub async fn handle(
 
 /// Whether a package route goes upstream: a valid version not found locally.
 fn missing(state: &AppState, name: &str, version: &str) -> bool {
-    Version::parse_strict(version).is_ok() && state.catalog().find(name, version).is_none()
+    Version::parse_strict(version).is_ok()
+        && state
+            .catalog()
+            .find_timed(name, version, &mut state.indexer_timer())
+            .is_none()
 }
 
 /// A 500 that says why the upstream could not be used (logged once, by `observe`).
@@ -143,7 +147,7 @@ async fn search_packages(
     }
     // As upstream: the query is checked and the local search run before the upstream is asked.
     let filter = parse_filter(state, raw_query, Endpoint::Search)?;
-    let local: Vec<SearchItem> = search::search(&catalog, &filter)
+    let local: Vec<SearchItem> = search::search(&catalog, &filter, &mut state.indexer_timer())
         .map_err(|e| AppError::NotFound(e.to_string()))?
         .iter()
         .map(SearchItem::local)
@@ -173,7 +177,7 @@ async fn list_categories(
         return Ok(answer(state, req, &body, max_age));
     }
     let filter = parse_filter(state, raw_query, Endpoint::Categories)?;
-    let local = search::count_categories(&catalog, &filter)
+    let local = search::count_categories(&catalog, &filter, &mut state.indexer_timer())
         .map_err(|e| AppError::NotFound(e.to_string()))?;
     let path = with_query("/categories", raw_query);
     let (_, bytes) = proxy.get(&path).await.map_err(failed("categories"))?;

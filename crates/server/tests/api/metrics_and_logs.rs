@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use epr_server::AppState;
-use epr_server::metrics::Metrics;
+use epr_server::metrics::{Metrics, StorageIndexerKind};
 use tower::ServiceExt;
 
 use crate::fixture::*;
 
 fn state_with_metrics() -> (AppState, Arc<Metrics>) {
-    let metrics = Metrics::new("1.2.3", "test-host");
+    let metrics = Metrics::new("1.2.3", "test-host", StorageIndexerKind::InMemory);
     let state = AppState::with_metrics(
         config(),
         catalog(&[examples()]),
@@ -138,6 +138,22 @@ async fn a_scrape_shows_the_upstream_metrics_with_route_templates() {
     get(&state, "/search").await;
     let (_, samples) = scrape(&state).await;
     assert_eq!(samples["epr_response_cache_hits_total"], 1.0);
+}
+
+#[tokio::test]
+async fn each_indexer_a_query_asks_is_timed_under_the_upstream_name() {
+    let (state, _) = state_with_metrics();
+    get(&state, "/search").await;
+    get(&state, "/search").await; // from the response cache: no indexer asked
+    get(&state, "/categories").await;
+    let (text, samples) = scrape(&state).await;
+    // The examples hold zips and folders: both indexers answer each query, as the
+    // upstream's zip and folder indexers both answer each `Get`.
+    for indexer in ["ZipFileSystemIndexer", "FileSystemIndexer"] {
+        let count = format!(r#"epr_indexer_get_duration_seconds_count{{indexer="{indexer}"}}"#);
+        assert_eq!(samples.get(&count), Some(&2.0), "{text}");
+    }
+    assert!(!text.contains("StorageIndexer"), "{text}");
 }
 
 #[tokio::test]
