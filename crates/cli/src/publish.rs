@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use clap::Args;
+use epr_server::listener::ConnectionLimits;
+use epr_server::publish_metrics::PublishMetrics;
 use epr_storage::bucket::{Bucket, BucketOptions};
 use epr_storage::candidate::CheckOptions;
 use epr_storage::publish::{PublishError, Publisher};
-use epr_storage::queue::{self, WorkerOptions};
+use epr_storage::queue::{self, QueueObserver, WorkerOptions};
 use epr_storage::signature::Keyring;
 
 use crate::config::parse_go_duration;
@@ -64,6 +66,16 @@ pub struct PublishArgs {
     /// Process the queue once and exit (with --worker; for scripts and tests).
     #[arg(long, requires = "worker")]
     pub once: bool,
+
+    /// Serve the worker's Prometheus metrics at /metrics on this address (plain
+    /// HTTP), e.g. 0.0.0.0:9000: candidates by outcome, publish durations, rounds.
+    #[arg(
+        long,
+        env = "EPR_PUBLISH_METRICS_ADDRESS",
+        requires = "worker",
+        conflicts_with = "once"
+    )]
+    pub metrics_address: Option<String>,
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -159,7 +171,7 @@ async fn run_worker(args: &PublishArgs, publisher: &Publisher) -> ExitCode {
         signature_grace: args.signature_grace,
     };
     if args.once {
-        return match queue::run_once(publisher, &queue, &options).await {
+        return match queue::run_once(publisher, &queue, &options, &()).await {
             Ok(round) => {
                 for c in &round.published {
                     println!("{c}: published");
@@ -178,9 +190,56 @@ async fn run_worker(args: &PublishArgs, publisher: &Publisher) -> ExitCode {
             }
         };
     }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let metrics = match &args.metrics_address {
+        Some(address) => match serve_metrics(address, stopped).await {
+            Ok(served) => Some(served),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let observer: &dyn QueueObserver = match &metrics {
+        Some((m, _)) => m.as_ref(),
+        None => &(),
+    };
     tracing::info!(queue = %queue_url, storage = %args.storage, "publishing worker started");
-    queue::run(publisher, &queue, &options, crate::serve::shutdown_signal()).await;
+    queue::run(
+        publisher,
+        &queue,
+        &options,
+        observer,
+        crate::serve::shutdown_signal(),
+    )
+    .await;
+    let _ = stop.send(true);
+    if let Some((_, task)) = metrics {
+        let _ = task.await;
+    }
     ExitCode::SUCCESS
+}
+
+/// Starts the worker's metrics listener; it stops when `stopped` turns true.
+async fn serve_metrics(
+    address: &str,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<(Arc<PublishMetrics>, tokio::task::JoinHandle<()>)> {
+    let listener = crate::listen::bind(address, "--metrics-address").await?;
+    let metrics = PublishMetrics::new();
+    let router = epr_server::publish_metrics_router(metrics.clone());
+    let limits = crate::listen::metrics_limits(&ConnectionLimits::default());
+    if let Ok(local) = listener.local_addr() {
+        tracing::info!(address = %local, "serving the worker's metrics at /metrics");
+    }
+    let stop = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let task = tokio::spawn(epr_server::listener::serve(
+        listener, None, router, limits, stop,
+    ));
+    Ok((metrics, task))
 }
 
 /// The `queue` folder of the storage bucket.

@@ -158,14 +158,6 @@ fn stub_registry(path: &str) -> (u16, String) {
     }
 }
 
-/// Scrapes plain-HTTP `/metrics` and gives the value of `series`.
-fn scrape(port: u16, series: &str) -> Option<f64> {
-    let (status, body) = http_get(port, "/metrics")?;
-    assert_eq!(status, 200);
-    body.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 /// The package-registry service of elastic-package's `stack up`
 /// (`internal/stack/_static/docker-compose-stack.yml.tmpl`), with its variables.
 #[test]

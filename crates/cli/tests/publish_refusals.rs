@@ -271,6 +271,89 @@ fn the_worker_publishes_the_queue_and_keeps_refusals_with_a_reason() {
     assert!(reason.contains("no signature"), "{reason}");
 }
 
+/// The worker's `--metrics-address`: each candidate counted under its outcome, its
+/// time in the histogram, and the rounds; SIGTERM stops both.
+#[test]
+fn the_worker_metrics_count_candidates_by_outcome() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bucket = tmp.path().join("bucket");
+    let trusted = signer(tmp.path(), "Trusted");
+    let stranger = signer(tmp.path(), "Stranger");
+    let submission = |id: &str| {
+        let dir = bucket.join("queue").join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    };
+    let good = built_fixture(&submission("ci/build-1"));
+    sign(&trusted, &good);
+    let bad = built_fixture(&submission("ci/build-2"));
+    sign(&stranger, &bad);
+
+    let metrics_port = free_port();
+    let child = bin()
+        .args(["publish", "--worker", "--interval", "100ms", "--storage"])
+        .arg(format!("file://{}", bucket.display()))
+        .arg("--keyring")
+        .arg(&trusted.keyring)
+        .env(
+            "EPR_PUBLISH_METRICS_ADDRESS",
+            format!("127.0.0.1:{metrics_port}"),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut worker = Server(child);
+    let candidates = |outcome: &str| {
+        scrape(
+            metrics_port,
+            &format!("epr_publish_candidates_total{{outcome=\"{outcome}\"}}"),
+        )
+    };
+    let wait_for = |outcome: &str, count: f64| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while candidates(outcome) != Some(count) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{outcome} never reached {count}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait_for("published", 1.0);
+    wait_for("refused", 1.0);
+    // The same bytes again: already published, and removed from the queue.
+    let again = built_fixture(&submission("ci/build-3"));
+    sign(&trusted, &again);
+    wait_for("already_published", 1.0);
+    assert_eq!(candidates("failed"), Some(0.0));
+    assert!(!again.exists());
+
+    let series = |s: &str| scrape(metrics_port, s).unwrap_or_else(|| panic!("no {s}"));
+    let timed = |outcome: &str| {
+        series(&format!(
+            "epr_publish_duration_seconds_count{{outcome=\"{outcome}\"}}"
+        ))
+    };
+    assert_eq!(timed("published"), 1.0);
+    assert_eq!(timed("refused"), 1.0);
+    assert!(series("epr_publish_duration_seconds_sum{outcome=\"published\"}") > 0.0);
+    assert!(series("epr_publish_queue_rounds_total{result=\"ok\"}") >= 2.0);
+    assert_eq!(series("epr_publish_queue_waiting"), 0.0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as f64;
+    assert!((now - series("epr_publish_queue_last_round_timestamp_seconds")).abs() < 60.0);
+    assert!(series("process_resident_memory_bytes") > 0.0);
+
+    assert_eq!(sigterm(&mut worker).code(), Some(0));
+    assert!(
+        http_get(metrics_port, "/metrics").is_none(),
+        "the listener stopped too"
+    );
+}
+
 /// A bucket that fails after the zip was stored (here the index folder cannot be
 /// created: `v2/metadata` is a file) reports the failure (exit 2) and removes what the
 /// attempt wrote: the bucket is as it was, and a retry after the repair succeeds.

@@ -16,6 +16,7 @@
 //! - [`encoding`]: `Accept-Encoding` negotiation, gzip and brotli.
 //! - [`observe`]: the request span, access log, metrics and 5xx log of every request.
 //! - [`metrics`]: the Prometheus metrics of `--metrics-address`.
+//! - [`publish_metrics`]: those of the publishing worker, served the same way.
 //! - [`proxy`]: proxy mode, the packages of an upstream registry beside ours.
 //! - [`app`]: shared state and the atomically swapped catalog.
 //! - [`listener`]: serving on a socket: connection limits, timeouts, graceful
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod observe;
 mod process_metrics;
 pub mod proxy;
+pub mod publish_metrics;
 pub mod response;
 pub mod routes;
 pub mod storage_files;
@@ -55,17 +57,26 @@ pub fn router(state: AppState) -> axum::Router {
 
 /// The router of `--metrics-address`: `/metrics` only, as upstream.
 pub fn metrics_router(state: AppState) -> axum::Router {
-    let scrape = |axum::extract::State(state): axum::extract::State<AppState>| async move {
-        let text = state.metrics().map(|m| m.render()).unwrap_or_default();
+    openmetrics_router(move || state.metrics().map(|m| m.render()).unwrap_or_default())
+}
+
+/// The router of the publishing worker's `--metrics-address`.
+pub fn publish_metrics_router(
+    metrics: std::sync::Arc<publish_metrics::PublishMetrics>,
+) -> axum::Router {
+    openmetrics_router(move || metrics.render())
+}
+
+/// `/metrics` answering with the OpenMetrics text that `render` prints.
+fn openmetrics_router(render: impl Fn() -> String + Clone + Send + Sync + 'static) -> axum::Router {
+    let scrape = move || async move {
         (
             [(
                 http::header::CONTENT_TYPE,
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
             )],
-            text,
+            render(),
         )
     };
-    axum::Router::new()
-        .route("/metrics", axum::routing::get(scrape))
-        .with_state(state)
+    axum::Router::new().route("/metrics", axum::routing::get(scrape))
 }

@@ -129,81 +129,83 @@ impl Metrics {
             instance: instance.to_string(),
         })
         .set(1);
-        // The handles above are registered in the registry they sit beside.
+        // The handles above are registered in the registry they sit beside. The
+        // help texts are the upstream's without their final period, which
+        // prometheus-client adds.
         let r = &mut m.registry;
         r.register(
             "epr_service_info",
-            "Version information about this binary.",
+            "Version information about this binary",
             info,
         );
         r.register(
             "epr_number_indexed_packages",
-            "A gauge for number of indexed packages.",
+            "A gauge for number of indexed packages",
             m.indexed_packages.clone(),
         );
         r.register(
             "epr_storage_requests",
-            "A counter for requests performed to the storage.",
+            "A counter for requests performed to the storage",
             m.storage_requests.clone(),
         );
         r.register(
             "epr_storage_indexer_update_index_success",
-            "A counter for all the updates index of the cursor that finished successfully in the storage indexer.",
+            "A counter for all the updates index of the cursor that finished successfully in the storage indexer",
             m.storage_update_success.clone(),
         );
         r.register(
             "epr_storage_indexer_update_index_error",
-            "A counter for all the update index of the cursor that finished with error in the storage indexer.",
+            "A counter for all the update index of the cursor that finished with error in the storage indexer",
             m.storage_update_error.clone(),
         );
         r.register(
             "epr_storage_indexer_update_index_duration_seconds",
-            "A histogram of latencies for update index processes run by the storage indexer.",
+            "A histogram of latencies for update index processes run by the storage indexer",
             m.storage_update_duration.clone(),
         );
         r.register(
             "epr_indexer_get_duration_seconds",
-            "A histogram of latencies for get processes run by the indexer.",
+            "A histogram of latencies for get processes run by the indexer",
             m.indexer_get_duration.clone(),
         );
         r.register(
             "epr_in_flight_requests",
-            "A gauge of requests currently being served by the http server.",
+            "A gauge of requests currently being served by the http server",
             m.in_flight_requests.clone(),
         );
         r.register(
             "epr_http_requests",
-            "A counter for requests to the http server.",
+            "A counter for requests to the http server",
             m.http_requests.clone(),
         );
         r.register(
             "epr_http_request_duration_seconds",
-            "A histogram of latencies for requests to the http server.",
+            "A histogram of latencies for requests to the http server",
             m.http_request_duration.clone(),
         );
         r.register(
             "epr_http_request_size_bytes",
-            "A histogram of sizes of requests to the http server.",
+            "A histogram of sizes of requests to the http server",
             m.http_request_size.clone(),
         );
         r.register(
             "epr_http_response_size_bytes",
-            "A histogram of response sizes for requests to the http server.",
+            "A histogram of response sizes for requests to the http server",
             m.http_response_size.clone(),
         );
         r.register(
             "epr_catalog_swaps",
-            "Catalogs swapped in: package path reloads and storage index revisions applied.",
+            "Catalogs swapped in: package path reloads and storage index revisions applied",
             m.catalog_swaps.clone(),
         );
         r.register(
             "epr_response_cache_hits",
-            "JSON answers served from the response cache.",
+            "JSON answers served from the response cache",
             m.response_cache_hits.clone(),
         );
         r.register(
             "epr_response_cache_misses",
-            "JSON answers computed because the response cache did not hold them.",
+            "JSON answers computed because the response cache did not hold them",
             m.response_cache_misses.clone(),
         );
         // Unprefixed, as Go's process collector names them.

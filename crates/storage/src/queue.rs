@@ -15,7 +15,7 @@
 //! queue with a reason, or still in the queue waiting for a retry.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 
@@ -50,11 +50,57 @@ pub struct Round {
     pub deferred: Vec<String>,
 }
 
+/// What became of one candidate, for [`QueueObserver`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CandidateOutcome {
+    Published,
+    /// The same bytes were published already; removed from the queue.
+    AlreadyPublished,
+    /// Refused for good (a `.refused.txt` says why).
+    Refused,
+    /// The bucket failed; retried on the next round.
+    Failed,
+}
+
+impl CandidateOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CandidateOutcome::Published => "published",
+            CandidateOutcome::AlreadyPublished => "already_published",
+            CandidateOutcome::Refused => "refused",
+            CandidateOutcome::Failed => "failed",
+        }
+    }
+}
+
+/// Told what the worker does, for its metrics. The storage crate knows no metrics
+/// library: the CLI gives an observer that records them, `&()` ignores it.
+pub trait QueueObserver: Send + Sync {
+    /// One candidate was processed, taking `took`.
+    fn candidate(&self, _outcome: CandidateOutcome, _took: Duration) {}
+    /// One look at the queue ended: what it did, or why the queue could not be read.
+    fn round(&self, _result: Result<&Round, &BucketError>) {}
+}
+
+impl QueueObserver for () {}
+
 /// Processes every candidate in `queue` once.
 pub async fn run_once(
     publisher: &Publisher,
     queue: &Bucket,
     options: &WorkerOptions,
+    observer: &dyn QueueObserver,
+) -> Result<Round, BucketError> {
+    let result = look_at_queue(publisher, queue, options, observer).await;
+    observer.round(result.as_ref());
+    result
+}
+
+async fn look_at_queue(
+    publisher: &Publisher,
+    queue: &Bucket,
+    options: &WorkerOptions,
+    observer: &dyn QueueObserver,
 ) -> Result<Round, BucketError> {
     let keys: BTreeSet<String> = queue.list("").await?.into_iter().collect();
     let mut round = Round::default();
@@ -74,27 +120,36 @@ pub async fn run_once(
                     ),
                 )
                 .await?;
+                observer.candidate(CandidateOutcome::Refused, Duration::ZERO);
                 round.refused.push(zip_key.clone());
             } else {
                 round.deferred.push(zip_key.clone());
             }
             continue;
         }
+        let started = Instant::now();
         match process(publisher, queue, zip_key, &sig_key).await {
             Ok(outcome) => {
                 tracing::info!(candidate = %zip_key, "{outcome}");
                 // The zip goes first: a lone signature is never mistaken for work.
                 queue.delete(zip_key).await?;
                 queue.delete(&sig_key).await?;
+                let outcome = match outcome {
+                    Outcome::Published { .. } => CandidateOutcome::Published,
+                    Outcome::AlreadyPublished { .. } => CandidateOutcome::AlreadyPublished,
+                };
+                observer.candidate(outcome, started.elapsed());
                 round.published.push(zip_key.clone());
             }
             Err(e) if e.is_refusal() => {
                 tracing::warn!(candidate = %zip_key, reason = %e, "candidate refused");
                 refuse(queue, zip_key, &e.to_string()).await?;
+                observer.candidate(CandidateOutcome::Refused, started.elapsed());
                 round.refused.push(zip_key.clone());
             }
             Err(e) => {
                 tracing::error!(candidate = %zip_key, error = %e, "publishing failed; will retry");
+                observer.candidate(CandidateOutcome::Failed, started.elapsed());
                 round.deferred.push(zip_key.clone());
             }
         }
@@ -144,11 +199,12 @@ pub async fn run(
     publisher: &Publisher,
     queue: &Bucket,
     options: &WorkerOptions,
+    observer: &dyn QueueObserver,
     stop: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(stop);
     loop {
-        match run_once(publisher, queue, options).await {
+        match run_once(publisher, queue, options, observer).await {
             Ok(round) if round != Round::default() => tracing::info!(
                 published = round.published.len(),
                 refused = round.refused.len(),

@@ -117,6 +117,14 @@ pub fn start_command(mut command: Command, port: u16) -> Server {
     server
 }
 
+/// Scrapes plain-HTTP `/metrics` and gives the value of `series`.
+pub fn scrape(port: u16, series: &str) -> Option<f64> {
+    let (status, body) = http_get(port, "/metrics")?;
+    assert_eq!(status, 200);
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
 /// Polls `path` until it answers `status`, for up to 20 seconds.
 pub fn wait_for_status(port: u16, path: &str, status: u16) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -124,6 +124,10 @@ async fn a_scrape_shows_the_upstream_metrics_with_route_templates() {
     let bucket = r#"epr_http_response_size_bytes_bucket{le="262144.0",code="200",method="get",path="/search"}"#;
     assert_eq!(samples[bucket], 2.0, "{text}");
     assert!(text.contains("# TYPE epr_http_request_size_bytes histogram"));
+    assert!(
+        text.contains("# HELP epr_http_requests A counter for requests to the http server.\n"),
+        "the upstream's help, ending in one period: {text}"
+    );
     for name in [
         "process_cpu_seconds_total",
         "process_resident_memory_bytes",
