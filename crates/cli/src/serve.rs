@@ -306,3 +306,5 @@ pub async fn shutdown_signal() {
 
 /// How long the watcher waits for a burst of changes to settle.
 pub const WATCH_DEBOUNCE: Duration = Duration::from_secs(1);
+/// The longest a change waits for its reload while more keep coming.
+pub const WATCH_MAX_WAIT: Duration = Duration::from_secs(5);

@@ -151,6 +151,43 @@ fn the_watcher_picks_up_new_and_removed_packages() {
     );
 }
 
+/// One change makes one reload: the reload opens every package, and those opens
+/// once counted as changes, so the registry reloaded every second for ever.
+#[test]
+fn one_change_makes_one_reload() {
+    let tmp = tempfile::tempdir().unwrap();
+    let packages = tmp.path().join("packages");
+    write_package(&packages, "first", "1.0.0");
+    epr_spec::build::build(&source_fixture(), &packages).unwrap();
+    let config = write_config(tmp.path(), &[&packages]);
+    let (port, metrics_port) = (free_port(), free_port());
+    let metrics_address = format!("127.0.0.1:{metrics_port}");
+    let _server = start(
+        &config,
+        port,
+        &[
+            "--package-paths-enable-watcher",
+            "--metrics-address",
+            &metrics_address,
+        ],
+    );
+    let swaps = || scrape(metrics_port, "epr_catalog_swaps_total");
+    assert_eq!(swaps(), Some(0.0));
+    std::fs::write(packages.join("x"), "").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while swaps() != Some(1.0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reload after a change"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A reload a second (the debounce) would have happened three times by now.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(swaps(), Some(1.0), "reloads without a change");
+    assert_eq!(http_get(port, "/package/hello_logs/1.0.0/").unwrap().0, 200);
+}
+
 fn source_fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../testdata/source/hello_logs")
