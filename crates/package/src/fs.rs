@@ -8,7 +8,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The most entries a package zip may have.
@@ -45,12 +45,36 @@ pub enum FsError {
         path: String,
         source: std::io::Error,
     },
+    /// The process may open no more files: not a fault of the package.
+    #[error(
+        "{path}: cannot open: no file descriptor left (the limit of `ulimit -n` is reached): raise it, or serve fewer packages at once"
+    )]
+    NoDescriptors { path: String },
     /// The file is not a readable zip archive.
     #[error("{path}: invalid zip: {message}")]
     Zip { path: String, message: String },
     /// A readable archive that we refuse: entries escaping the root, too many entries.
     #[error("{path}: unsafe zip: {message}")]
     UnsafeZip { path: String, message: String },
+}
+
+impl FsError {
+    /// An I/O error on `path`, telling a shortage of file descriptors (EMFILE,
+    /// ENFILE) apart: it is the environment's limit, not a broken package.
+    pub fn io(path: impl Into<String>, source: std::io::Error) -> FsError {
+        const ENFILE: i32 = 23;
+        const EMFILE: i32 = 24;
+        let path = path.into();
+        match source.raw_os_error() {
+            Some(EMFILE | ENFILE) if cfg!(unix) => FsError::NoDescriptors { path },
+            _ => FsError::Io { path, source },
+        }
+    }
+
+    /// Whether the error says the process ran out of file descriptors.
+    pub fn is_descriptor_shortage(&self) -> bool {
+        matches!(self, FsError::NoDescriptors { .. })
+    }
 }
 
 /// Read access to the files of one package.
@@ -123,10 +147,7 @@ impl DirFs {
 
 /// Depth-first, byte-wise sorted, symlinks not followed (as Go's filepath.Walk).
 fn walk(dir: &Path, rel: &str, out: &mut Vec<Entry>) -> Result<(), FsError> {
-    let io = |source| FsError::Io {
-        path: dir.display().to_string(),
-        source,
-    };
+    let io = |source| FsError::io(dir.display().to_string(), source);
     let mut children: Vec<_> = std::fs::read_dir(dir)
         .map_err(io)?
         .collect::<Result<_, _>>()
@@ -176,10 +197,7 @@ impl PackageFs for DirFs {
                 size: entry.size,
             });
         }
-        std::fs::read(self.root.join(&entry.path)).map_err(|source| FsError::Io {
-            path: path.to_string(),
-            source,
-        })
+        std::fs::read(self.root.join(&entry.path)).map_err(|source| FsError::io(path, source))
     }
 }
 
@@ -213,7 +231,71 @@ pub struct ZipFs {
     entries: Vec<Entry>,
     /// For each entry, its index in the archive (`None` for folders).
     indexes: Vec<Option<usize>>,
-    archive: Mutex<zip::ZipArchive<File>>,
+    /// The parsed central directory over a file that is not open: each read works
+    /// on a clone, which opens the file and closes it when done.
+    archive: zip::ZipArchive<OnDemandFile>,
+}
+
+/// The file of a zip package, opened only while one of its entries is read, so
+/// that a loaded zip holds no descriptor and any number of zips can be served
+/// under the usual limit of 1024. A clone is a closed handle to the same file.
+#[derive(Debug)]
+struct OnDemandFile {
+    path: Arc<Path>,
+    /// Length and modification time when the package was loaded: a file replaced
+    /// since no longer matches the central directory read then.
+    identity: (u64, Option<SystemTime>),
+    file: Option<File>,
+}
+
+impl OnDemandFile {
+    fn open(path: &Path) -> std::io::Result<OnDemandFile> {
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        Ok(OnDemandFile {
+            path: path.into(),
+            identity: (meta.len(), meta.modified().ok()),
+            file: Some(file),
+        })
+    }
+
+    fn file(&mut self) -> std::io::Result<&mut File> {
+        if self.file.is_none() {
+            let file = File::open(&self.path)?;
+            let meta = file.metadata()?;
+            if (meta.len(), meta.modified().ok()) != self.identity {
+                return Err(std::io::Error::other(
+                    "the zip changed on disk since the package was loaded; reload the packages",
+                ));
+            }
+            self.file = Some(file);
+        }
+        Ok(self.file.as_mut().expect("opened above"))
+    }
+}
+
+impl Clone for OnDemandFile {
+    fn clone(&self) -> Self {
+        OnDemandFile {
+            path: self.path.clone(),
+            identity: self.identity,
+            file: None,
+        }
+    }
+}
+
+// The archive always seeks before it reads, so a freshly opened file needs no
+// position restored.
+impl Read for OnDemandFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.file()?.read(buf)
+    }
+}
+
+impl std::io::Seek for OnDemandFile {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.file()?.seek(pos)
+    }
 }
 
 impl ZipFs {
@@ -224,10 +306,7 @@ impl ZipFs {
             path: display.clone(),
             message: e.to_string(),
         };
-        let file = File::open(zip_path).map_err(|source| FsError::Io {
-            path: display.clone(),
-            source,
-        })?;
+        let file = OnDemandFile::open(zip_path).map_err(|e| FsError::io(display.clone(), e))?;
         let mut archive = zip::ZipArchive::new(file).map_err(zip_err)?;
         if archive.len() > MAX_ZIP_ENTRIES {
             return Err(FsError::UnsafeZip {
@@ -293,7 +372,9 @@ impl ZipFs {
             expansion,
             entries,
             indexes,
-            archive: Mutex::new(archive),
+            // The clone holds the central directory and no open file; this one
+            // closes its file as it goes.
+            archive: archive.clone(),
         }))
     }
 
@@ -396,19 +477,18 @@ impl PackageFs for ZipFs {
             path: format!("{}: {path}", self.zip_path.display()),
             message: e.to_string(),
         };
-        let mut archive = self
-            .archive
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let file = archive.by_index(index).map_err(zip_err)?;
+        let mut archive = self.archive.clone();
+        let file = archive.by_index(index).map_err(|e| match e {
+            zip::result::ZipError::Io(source) => {
+                FsError::io(format!("{}: {path}", self.zip_path.display()), source)
+            }
+            other => zip_err(other),
+        })?;
         // The declared size bounds what we accept: a lying header cannot inflate past it.
         let mut data = Vec::with_capacity(size as usize);
         file.take(size + 1)
             .read_to_end(&mut data)
-            .map_err(|source| FsError::Io {
-                path: path.to_string(),
-                source,
-            })?;
+            .map_err(|source| FsError::io(path, source))?;
         if data.len() as u64 != size {
             return Err(FsError::Zip {
                 path: self.zip_path.display().to_string(),
@@ -416,5 +496,45 @@ impl PackageFs for ZipFs {
             });
         }
         Ok(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write_zip(path: &Path, readme: &str) {
+        let mut zip = zip::ZipWriter::new(File::create(path).unwrap());
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file("p-1.0.0/manifest.yml", options).unwrap();
+        zip.write_all(b"name: p\n").unwrap();
+        zip.start_file("p-1.0.0/docs/README.md", options).unwrap();
+        zip.write_all(readme.as_bytes()).unwrap();
+        zip.finish().unwrap();
+    }
+
+    #[test]
+    fn a_zip_is_read_on_demand_and_a_replaced_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p-1.0.0.zip");
+        write_zip(&path, "# one\n");
+        let fs = ZipFs::open(&path).unwrap().unwrap();
+        assert_eq!(fs.read("docs/README.md").unwrap(), b"# one\n");
+        // Replaced by another archive: its central directory is not the one loaded.
+        std::fs::remove_file(&path).unwrap();
+        write_zip(&path, "# a longer readme\n");
+        let error = fs.read("docs/README.md").unwrap_err().to_string();
+        assert!(error.contains("changed on disk"), "{error}");
+    }
+
+    #[test]
+    fn a_descriptor_shortage_says_so() {
+        let emfile = std::io::Error::from_raw_os_error(24);
+        let e = FsError::io("a.zip", emfile);
+        assert!(e.is_descriptor_shortage());
+        assert!(e.to_string().contains("no file descriptor left"), "{e}");
+        let other = FsError::io("a.zip", std::io::Error::from_raw_os_error(2));
+        assert!(!other.is_descriptor_shortage());
     }
 }

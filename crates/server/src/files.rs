@@ -124,8 +124,8 @@ pub async fn get_package_file(
 
 /// A file of a local package. A folder's file is read from disk every time, as
 /// it may have been edited; a zip's is inflated once and then kept in the
-/// response cache (a zip package is read from one open file, so its content
-/// stays what it was when the catalog was made).
+/// response cache (a zip replaced on disk is refused until the packages are
+/// reloaded, so its content stays what it was when the catalog was made).
 async fn read_package_file(
     state: &AppState,
     catalog: &Arc<Catalog>,
