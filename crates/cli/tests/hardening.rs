@@ -4,7 +4,7 @@
 mod common;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
@@ -75,4 +75,125 @@ fn zips_hold_no_descriptor_once_loaded() {
     }
     let held = open_descriptors(server.0.id());
     assert!(held < 64, "{held} descriptors held with {ZIPS} zips loaded");
+}
+
+/// Runs `command` to its end and gives its exit code, its output, and its peak
+/// resident memory in MiB. Python measures it: `getrusage(RUSAGE_CHILDREN)` of a
+/// process whose only child is the command (this crate forbids the unsafe code
+/// that `wait4` would take).
+fn run_measured(command: Command) -> Measured {
+    const MEASURE: &str = "import resource, subprocess, sys\n\
+        out = open(sys.argv[1], 'w')\n\
+        code = subprocess.run(sys.argv[2:], stdout=out, stderr=out).returncode\n\
+        print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n";
+    let stderr = tempfile::NamedTempFile::new().unwrap();
+    let out = Command::new("python3")
+        .args(["-c", MEASURE])
+        .arg(stderr.path())
+        .arg(command.get_program())
+        .args(command.get_args())
+        .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .output()
+        .expect("python3 runs");
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let (code, kib) = printed
+        .trim()
+        .split_once(' ')
+        .unwrap_or_else(|| panic!("{printed}"));
+    let code: i32 = code.parse().unwrap();
+    let kib: u64 = kib.parse().unwrap();
+    let text = std::fs::read_to_string(stderr.path()).unwrap();
+    ((code >= 0).then_some(code), text, kib / 1024)
+}
+
+/// What a measured run gave: exit code, output, peak resident memory in MiB.
+type Measured = (Option<i32>, String, u64);
+
+/// The run on the hostile zip failed naming the manifest's size, and peaked at
+/// less than 100 MiB above the run on a small package.
+fn compare(what: &str, baseline: Measured, attack: Measured) {
+    let (code, log, base) = baseline;
+    assert_eq!(code, Some(0), "{what} of a small package: {log}");
+    let (code, log, peak) = attack;
+    eprintln!("{what}: peak {base} MiB for a small package, {peak} MiB for the huge manifest");
+    assert_ne!(code, Some(0), "{what} accepted the huge manifest: {log}");
+    assert!(
+        log.contains("manifest.yml") && log.contains("bigger than expected (5MB)")
+            || log.contains("larger than the 5242880 bytes allowed"),
+        "{what}: {log}"
+    );
+    assert!(
+        peak < base + 100,
+        "{what}: peak {peak} MiB against {base} MiB for a small package"
+    );
+}
+
+/// A zip of a package whose `manifest.yml` holds `comment_mib` MiB of comment lines
+/// after its fields: small compressed, huge to parse.
+fn zip_with_huge_manifest(dir: &Path, comment_mib: usize) -> PathBuf {
+    let path = dir.join("huge-1.0.0.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let options = zip::write::SimpleFileOptions::default().compression_level(Some(1));
+    zip.start_file("huge-1.0.0/manifest.yml", options).unwrap();
+    write!(
+        zip,
+        "format_version: 3.0.0\nname: huge\nversion: 1.0.0\ntitle: T\ndescription: D\ntype: integration\n"
+    )
+    .unwrap();
+    let line = "# a comment that takes room but means nothing at all, over and over\n";
+    let block = line.repeat(1024 * 1024 / line.len());
+    for _ in 0..comment_mib {
+        zip.write_all(block.as_bytes()).unwrap();
+    }
+    zip.start_file("huge-1.0.0/docs/README.md", options)
+        .unwrap();
+    writeln!(zip, "# huge").unwrap();
+    zip.finish().unwrap();
+    path
+}
+
+/// A manifest over the YAML limit is refused before it is read: validate, the
+/// server's load and publish each stay under 100 MiB above what a small package
+/// costs them (a 200 MB manifest took them to 1.7 GB before).
+#[test]
+fn a_huge_manifest_is_refused_before_it_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hostile_dir = tmp.path().join("hostile");
+    let small_dir = tmp.path().join("small");
+    std::fs::create_dir_all(&hostile_dir).unwrap();
+    std::fs::create_dir_all(&small_dir).unwrap();
+    let hostile = zip_with_huge_manifest(&hostile_dir, 64);
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/source/hello_logs");
+    let small = epr_spec::build::build(&source, &small_dir).unwrap();
+    let signer = signer(tmp.path(), "Trusted");
+
+    let validate = |zip: &Path| {
+        let mut c = bin();
+        c.arg("validate").arg(zip);
+        run_measured(c)
+    };
+    let serve = |dir: &Path| {
+        let config = write_config(dir, &[dir]);
+        let mut c = bin();
+        c.args(["--config", config.to_str().unwrap()])
+            .args(["--require-package-signatures=false", "--dry-run"]);
+        run_measured(c)
+    };
+    let publish = |zip: &Path| {
+        let sig =
+            epr_storage::signature::sign_detached(&signer.secret, &std::fs::read(zip).unwrap())
+                .unwrap();
+        std::fs::write(format!("{}.sig", zip.display()), sig).unwrap();
+        let mut c = bin();
+        c.arg("publish")
+            .arg("--storage")
+            .arg(format!("file://{}", tmp.path().join("bucket").display()))
+            .arg("--keyring")
+            .arg(&signer.keyring)
+            .arg(zip);
+        run_measured(c)
+    };
+    compare("validate", validate(&small), validate(&hostile));
+    compare("serve", serve(&small_dir), serve(&hostile_dir));
+    compare("publish", publish(&small), publish(&hostile));
 }

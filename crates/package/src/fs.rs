@@ -13,8 +13,28 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The most entries a package zip may have.
 pub const MAX_ZIP_ENTRIES: usize = 100_000;
-/// The largest file we read into memory from a package (manifests, fields, docs, images).
+/// The largest file we read into memory from a package (docs, images, assets).
 pub const MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+/// The largest YAML file read: package-spec's `configurationSizeLimit`. Checked
+/// before reading, so that a huge manifest costs no memory: YAML takes several
+/// times its size to parse.
+pub const MAX_YAML_SIZE: u64 = 5 * 1024 * 1024;
+/// The largest JSON file read. Ours: package-spec bounds JSON files only by the
+/// package's per-file limit, but the validator parses them (Kibana objects); the
+/// largest in the 185 real packages is 3.3 MB (an ML model).
+pub const MAX_JSON_SIZE: u64 = 10 * 1024 * 1024;
+
+/// How many bytes [`PackageFs::read`] reads of `path`: YAML and JSON files, which
+/// are parsed, are held to [`MAX_YAML_SIZE`] and [`MAX_JSON_SIZE`], the rest to
+/// [`MAX_FILE_SIZE`].
+pub fn read_limit(path: &str) -> u64 {
+    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("yml" | "yaml") => MAX_YAML_SIZE,
+        Some("json") => MAX_JSON_SIZE,
+        _ => MAX_FILE_SIZE,
+    }
+}
 
 /// A file or folder of a package, relative to the package root, `/`-separated.
 #[derive(Debug, Clone)]
@@ -38,8 +58,10 @@ pub enum FsError {
     NotFound { path: String },
     #[error("{path}: is a directory")]
     IsDir { path: String },
-    #[error("{path}: {size} bytes is larger than the {MAX_FILE_SIZE} bytes allowed")]
-    TooLarge { path: String, size: u64 },
+    /// Refused before reading (`size` is then the file's) or while reading, when
+    /// the file grew (`size` is then what was read: more than `limit`).
+    #[error("{path}: {size} bytes is larger than the {limit} bytes allowed")]
+    TooLarge { path: String, size: u64, limit: u64 },
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -82,8 +104,14 @@ pub trait PackageFs: Send + Sync + std::fmt::Debug {
     /// Every entry, in the order the upstream walks them: sorted depth-first for
     /// folders, archive order for zips.
     fn entries(&self) -> &[Entry];
-    /// The bytes of the file at `path`.
-    fn read(&self, path: &str) -> Result<Vec<u8>, FsError>;
+    /// The bytes of the file at `path` when it holds at most `limit`: a larger
+    /// size is refused before anything is read.
+    fn read_limited(&self, path: &str, limit: u64) -> Result<Vec<u8>, FsError>;
+
+    /// The bytes of the file at `path`, within [`read_limit`] of it.
+    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        self.read_limited(path, read_limit(path))
+    }
 
     /// The entry at `path`, file or folder (folders implied by zip file names count).
     fn stat(&self, path: &str) -> Option<Entry> {
@@ -182,7 +210,7 @@ impl PackageFs for DirFs {
         &self.entries
     }
 
-    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+    fn read_limited(&self, path: &str, limit: u64) -> Result<Vec<u8>, FsError> {
         let entry = self.stat(path).ok_or_else(|| FsError::NotFound {
             path: path.to_string(),
         })?;
@@ -191,13 +219,24 @@ impl PackageFs for DirFs {
                 path: path.to_string(),
             });
         }
-        if entry.size > MAX_FILE_SIZE {
-            return Err(FsError::TooLarge {
-                path: path.to_string(),
-                size: entry.size,
-            });
+        let too_large = |size| FsError::TooLarge {
+            path: path.to_string(),
+            size,
+            limit,
+        };
+        if entry.size > limit {
+            return Err(too_large(entry.size));
         }
-        std::fs::read(self.root.join(&entry.path)).map_err(|source| FsError::io(path, source))
+        let io = |source| FsError::io(path, source);
+        let file = File::open(self.root.join(&entry.path)).map_err(io)?;
+        // The file may have grown since the package was listed: one byte past the
+        // limit tells.
+        let mut data = Vec::with_capacity(entry.size as usize);
+        file.take(limit + 1).read_to_end(&mut data).map_err(io)?;
+        if data.len() as u64 > limit {
+            return Err(too_large(data.len() as u64));
+        }
+        Ok(data)
     }
 }
 
@@ -211,7 +250,7 @@ impl PackageFs for EmptyFs {
         &[]
     }
 
-    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+    fn read_limited(&self, path: &str, _limit: u64) -> Result<Vec<u8>, FsError> {
         Err(FsError::NotFound {
             path: path.to_string(),
         })
@@ -448,7 +487,7 @@ impl PackageFs for ZipFs {
         &self.entries
     }
 
-    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+    fn read_limited(&self, path: &str, limit: u64) -> Result<Vec<u8>, FsError> {
         let path = path.trim_start_matches('/');
         let pos = self.entries.iter().position(|e| e.path == path);
         let Some(pos) = pos else {
@@ -467,10 +506,11 @@ impl PackageFs for ZipFs {
             });
         };
         let size = self.entries[pos].size;
-        if size > MAX_FILE_SIZE {
+        if size > limit {
             return Err(FsError::TooLarge {
                 path: path.to_string(),
                 size,
+                limit,
             });
         }
         let zip_err = |e: zip::result::ZipError| FsError::Zip {

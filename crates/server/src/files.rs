@@ -13,7 +13,7 @@ use http::header::CONTENT_TYPE;
 use http::request::Parts;
 
 use epr_index::Catalog;
-use epr_package::fs::{FsError, PackageFs};
+use epr_package::fs::{FsError, MAX_FILE_SIZE, PackageFs};
 use epr_package::version::Version;
 use epr_package::{Location, Package};
 
@@ -151,7 +151,7 @@ async fn read_package_file(
 async fn read_blocking(package: &Arc<Package>, path: &str) -> Result<Bytes, FsError> {
     let fs = package.fs.clone();
     let owned = path.to_string();
-    tokio::task::spawn_blocking(move || fs.read(&owned))
+    tokio::task::spawn_blocking(move || fs.read_limited(&owned, MAX_FILE_SIZE))
         .await
         .map_err(|e| FsError::Io {
             path: path.to_string(),
@@ -288,7 +288,9 @@ fn zip_folder(fs: &dyn PackageFs, prefix: &str) -> Result<Vec<u8>, String> {
                 .add_directory(format!("{name}/"), options)
                 .map_err(|e| e.to_string())?;
         } else {
-            let data = fs.read(&entry.path).map_err(|e| e.to_string())?;
+            let data = fs
+                .read_limited(&entry.path, MAX_FILE_SIZE)
+                .map_err(|e| e.to_string())?;
             writer
                 .start_file(name, options)
                 .map_err(|e| e.to_string())?;

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use epr_package::fs::{DirFs, PackageFs};
+use epr_package::fs::{DirFs, MAX_FILE_SIZE, PackageFs};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
@@ -85,7 +85,9 @@ pub fn build(src: &Path, out_dir: &Path) -> Result<PathBuf, BuildError> {
                 .map_err(|p| io_error(src, p))?;
             files.push((linked.to_string(), bytes));
         } else {
-            let bytes = fs.read(&entry.path).map_err(|e| io_error(src, e))?;
+            let bytes = fs
+                .read_limited(&entry.path, MAX_FILE_SIZE)
+                .map_err(|e| io_error(src, e))?;
             files.push((entry.path.clone(), bytes));
         }
     }

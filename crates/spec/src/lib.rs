@@ -209,7 +209,7 @@ pub fn open_package(
     }
     let text = fs
         .read(manifest_path)
-        .map_err(|e| Problem::file(manifest_path, format!("could not read the file: {e}")))?;
+        .map_err(|e| package::unreadable(manifest_path, e))?;
     let manifest = package::parse_yaml(manifest_path, &String::from_utf8_lossy(&text))?;
     let format_version = text_of(&manifest, "format_version")
         .and_then(|v| Version::parse(v).ok())

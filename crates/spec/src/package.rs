@@ -121,9 +121,7 @@ impl Package<'_> {
 
     /// The bytes of `path`; a problem naming the file when it cannot be read.
     pub fn read(&self, path: &str) -> Result<Vec<u8>, Problem> {
-        self.fs
-            .read(path)
-            .map_err(|e| Problem::file(path, format!("could not read the file: {e}")))
+        self.fs.read(path).map_err(|e| unreadable(path, e))
     }
 
     /// The text of `path` (UTF-8, lossy).
@@ -235,4 +233,15 @@ pub fn normalize(path: &Path) -> String {
         }
     }
     parts.join("/")
+}
+
+/// The problem of a file that could not be read. One refused for its size before
+/// reading is told as package-spec tells a file over its limit.
+pub fn unreadable(path: &str, error: epr_package::fs::FsError) -> Problem {
+    match error {
+        epr_package::fs::FsError::TooLarge { size, limit, .. } => {
+            crate::structure::too_big(path, size, limit)
+        }
+        e => Problem::file(path, format!("could not read the file: {e}")),
+    }
 }

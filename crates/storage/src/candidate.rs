@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use epr_package::fs::{PackageFs, ZipFs};
+use epr_package::fs::{MAX_FILE_SIZE, PackageFs, ZipFs};
 use epr_package::json::Json;
 use epr_package::{LoadOptions, Location};
 
@@ -213,10 +213,12 @@ fn load(
 fn static_files(file: &str, fs: &dyn PackageFs) -> Result<Vec<(String, Bytes)>, Refusal> {
     let mut files = Vec::new();
     for entry in fs.entries().iter().filter(|e| !e.is_dir) {
-        let bytes = fs.read(&entry.path).map_err(|e| Refusal::Unreadable {
-            file: file.to_string(),
-            reason: e.to_string(),
-        })?;
+        let bytes =
+            fs.read_limited(&entry.path, MAX_FILE_SIZE)
+                .map_err(|e| Refusal::Unreadable {
+                    file: file.to_string(),
+                    reason: e.to_string(),
+                })?;
         files.push((entry.path.clone(), Bytes::from(bytes)));
     }
     Ok(files)

@@ -45,7 +45,7 @@ impl PackageFs for MemFs {
         &self.entries
     }
 
-    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+    fn read_limited(&self, path: &str, _limit: u64) -> Result<Vec<u8>, FsError> {
         self.files
             .iter()
             .find(|(p, _)| p == path)

@@ -458,7 +458,7 @@ fn links_in_build(pkg: &Package<'_>) -> Vec<Problem> {
         .collect()
 }
 
-fn too_big(path: &str, size: u64, limit: u64) -> Problem {
+pub(crate) fn too_big(path: &str, size: u64, limit: u64) -> Problem {
     Problem::file(
         path,
         format!(
