@@ -197,3 +197,90 @@ fn a_huge_manifest_is_refused_before_it_is_read() {
     compare("serve", serve(&small_dir), serve(&hostile_dir));
     compare("publish", publish(&small), publish(&hostile));
 }
+
+/// Writes a zip package `name`-1.0.0 whose `docs/big.bin` is `mib` MiB of zeros:
+/// a few hundred KiB on disk.
+fn zip_with_big_file(dir: &Path, name: &str, mib: usize) -> PathBuf {
+    let path = dir.join(format!("{name}-1.0.0.zip"));
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let options = zip::write::SimpleFileOptions::default().large_file(mib >= 4096);
+    zip.start_file(format!("{name}-1.0.0/manifest.yml"), options)
+        .unwrap();
+    write!(
+        zip,
+        "format_version: 3.0.0\nname: {name}\nversion: 1.0.0\ntitle: T\ndescription: D\ntype: integration\n"
+    )
+    .unwrap();
+    zip.start_file(format!("{name}-1.0.0/docs/README.md"), options)
+        .unwrap();
+    writeln!(zip, "# {name}").unwrap();
+    zip.start_file(format!("{name}-1.0.0/docs/big.bin"), options)
+        .unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        zip.write_all(&zeros).unwrap();
+    }
+    zip.finish().unwrap();
+    path
+}
+
+/// The peak resident memory of a running process, in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib / 1024
+}
+
+/// A package whose file is larger than a package file may be (150 MiB) is
+/// refused when loading, as validate and publish refuse it (the server loaded a
+/// 247 KB zip holding a 240 MiB file before).
+#[test]
+fn the_server_refuses_what_validate_refuses() {
+    let tmp = tempfile::tempdir().unwrap();
+    zip_with_big_file(tmp.path(), "bomb", 240);
+    let config = write_config(tmp.path(), &[tmp.path()]);
+    let out = bin()
+        .args(["--config", config.to_str().unwrap()])
+        .args(["--require-package-signatures=false", "--dry-run"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{log}");
+    assert!(
+        log.contains(
+            "docs/big.bin is 251658240 bytes, more than the 157286400 bytes a package file may hold"
+        ),
+        "{log}"
+    );
+}
+
+/// A large file inside a zip is inflated as it is sent: six clients downloading
+/// a 100 MiB file at once cost the server less than 100 MiB (each inflated it
+/// whole before: 1.49 GB for six).
+#[test]
+fn large_files_are_streamed_not_inflated_whole() {
+    const MIB: usize = 100;
+    let tmp = tempfile::tempdir().unwrap();
+    zip_with_big_file(tmp.path(), "large", MIB);
+    let config = write_config(tmp.path(), &[tmp.path()]);
+    let port = free_port();
+    let server = start(&config, port, &[]);
+    let before = peak_rss_mib(server.0.id());
+    let downloads: Vec<_> = (0..6)
+        .map(|_| {
+            std::thread::spawn(move || {
+                http_download(port, "/package/large/1.0.0/docs/big.bin").map(|b| b.len())
+            })
+        })
+        .collect();
+    for d in downloads {
+        assert_eq!(d.join().unwrap(), Some(MIB << 20), "a whole download");
+    }
+    let peak = peak_rss_mib(server.0.id());
+    eprintln!("peak {peak} MiB after six downloads of {MIB} MiB, {before} MiB before");
+    assert!(peak < before + 100, "peak {peak} MiB, {before} MiB before");
+}

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use epr_package::fs::{DirFs, PackageFs, ZipFs};
+use epr_package::fs::{DirFs, Expansion, PackageFs, ZipFs};
 use epr_package::required_fields::FieldsCache;
 use epr_package::version::Version;
 use epr_package::{LoadError, LoadOptions, Location, Package};
@@ -105,23 +105,32 @@ fn load_candidate(
         location: path.display().to_string(),
         problems: vec![message],
     };
+    // The same size bounds as validating and publishing, checked before any file
+    // is read, with or without validation: a package that breaks them would cost
+    // the server its memory.
     match c {
         Candidate::Dir(path) => Some(match DirFs::open(path) {
-            Ok(fs) => epr_package::package::load_sharing(
-                Location::Dir(path.clone()),
-                Arc::new(fs) as Arc<dyn PackageFs>,
-                opts,
-                cache,
-            ),
+            Ok(fs) => match Expansion::of_entries(fs.entries()).refusal() {
+                Some(refusal) => Err(fail(path, refusal)),
+                None => epr_package::package::load_sharing(
+                    Location::Dir(path.clone()),
+                    Arc::new(fs) as Arc<dyn PackageFs>,
+                    opts,
+                    cache,
+                ),
+            },
             Err(e) => Err(fail(path, e.to_string())),
         }),
         Candidate::Zip(path) => match ZipFs::open(path) {
-            Ok(Some(fs)) => Some(epr_package::package::load_sharing(
-                Location::Zip(path.clone()),
-                Arc::new(fs),
-                opts,
-                cache,
-            )),
+            Ok(Some(fs)) => Some(match fs.expansion().refusal() {
+                Some(refusal) => Err(fail(path, refusal)),
+                None => epr_package::package::load_sharing(
+                    Location::Zip(path.clone()),
+                    Arc::new(fs),
+                    opts,
+                    cache,
+                ),
+            }),
             Ok(None) => Some(Err(fail(
                 path,
                 "no <folder>/manifest.yml found in the zip".into(),

@@ -13,8 +13,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The most entries a package zip may have.
 pub const MAX_ZIP_ENTRIES: usize = 100_000;
-/// The largest file we read into memory from a package (docs, images, assets).
-pub const MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+/// The largest file a package may hold: package-spec's largest `sizeLimit`
+/// (integration and content packages'). Packages with a larger file are refused
+/// when loading, validating and publishing.
+pub const MAX_FILE_SIZE: u64 = 150 * 1024 * 1024;
+/// The most a package may hold, uncompressed: package-spec's largest
+/// `totalSizeLimit` (integration packages').
+pub const MAX_PACKAGE_SIZE: u64 = 250 * 1024 * 1024;
+/// Deflate cannot compress better than about 1032:1; a higher declared ratio is a
+/// lie or a method we do not read.
+pub const MAX_COMPRESSION_RATIO: u64 = 1100;
 /// The largest YAML file read: package-spec's `configurationSizeLimit`. Checked
 /// before reading, so that a huge manifest costs no memory: YAML takes several
 /// times its size to parse.
@@ -23,6 +31,42 @@ pub const MAX_YAML_SIZE: u64 = 5 * 1024 * 1024;
 /// package's per-file limit, but the validator parses them (Kibana objects); the
 /// largest in the 185 real packages is 3.3 MB (an ML model).
 pub const MAX_JSON_SIZE: u64 = 10 * 1024 * 1024;
+
+/// How much of a file [`PackageFs::read_pieces`] holds at once.
+pub const PIECE_SIZE: usize = 64 * 1024;
+
+/// Copies `reader`, from byte `start`, to `sink` a piece at a time; `Ok(n)` is how
+/// many bytes were read in all (skipped ones included), at most `limit + 1`.
+fn copy_pieces(
+    mut reader: impl Read,
+    limit: u64,
+    start: u64,
+    sink: &mut dyn FnMut(&[u8]) -> bool,
+) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; PIECE_SIZE];
+    let mut read = 0u64;
+    while read <= limit {
+        let want = PIECE_SIZE.min(usize::try_from(limit + 1 - read).unwrap_or(PIECE_SIZE));
+        let n = match reader.read(&mut buf[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let piece_start = read;
+        read += n as u64;
+        if read > limit {
+            break;
+        }
+        let skip = usize::try_from(start.saturating_sub(piece_start))
+            .unwrap_or(usize::MAX)
+            .min(n);
+        if skip < n && !sink(&buf[skip..n]) {
+            break;
+        }
+    }
+    Ok(read)
+}
 
 /// How many bytes [`PackageFs::read`] reads of `path`: YAML and JSON files, which
 /// are parsed, are held to [`MAX_YAML_SIZE`] and [`MAX_JSON_SIZE`], the rest to
@@ -111,6 +155,27 @@ pub trait PackageFs: Send + Sync + std::fmt::Debug {
     /// The bytes of the file at `path`, within [`read_limit`] of it.
     fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
         self.read_limited(path, read_limit(path))
+    }
+
+    /// Reads the file at `path` (within `limit`) from byte `start` on, giving it
+    /// to `sink` a piece at a time until the file ends or `sink` returns false: a
+    /// large file then costs one piece of memory, not its size. This default reads
+    /// the whole file first; folders and zips read piece by piece.
+    fn read_pieces(
+        &self,
+        path: &str,
+        limit: u64,
+        start: u64,
+        sink: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), FsError> {
+        let data = self.read_limited(path, limit)?;
+        let start = usize::try_from(start).unwrap_or(usize::MAX).min(data.len());
+        for piece in data[start..].chunks(PIECE_SIZE) {
+            if !sink(piece) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// The entry at `path`, file or folder (folders implied by zip file names count).
@@ -205,12 +270,9 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<Entry>) -> Result<(), FsError> {
     Ok(())
 }
 
-impl PackageFs for DirFs {
-    fn entries(&self) -> &[Entry] {
-        &self.entries
-    }
-
-    fn read_limited(&self, path: &str, limit: u64) -> Result<Vec<u8>, FsError> {
+impl DirFs {
+    /// The listed file at `path`, when it is one and at most `limit` bytes.
+    fn file_entry(&self, path: &str, limit: u64) -> Result<Entry, FsError> {
         let entry = self.stat(path).ok_or_else(|| FsError::NotFound {
             path: path.to_string(),
         })?;
@@ -219,14 +281,24 @@ impl PackageFs for DirFs {
                 path: path.to_string(),
             });
         }
-        let too_large = |size| FsError::TooLarge {
-            path: path.to_string(),
-            size,
-            limit,
-        };
         if entry.size > limit {
-            return Err(too_large(entry.size));
+            return Err(FsError::TooLarge {
+                path: path.to_string(),
+                size: entry.size,
+                limit,
+            });
         }
+        Ok(entry)
+    }
+}
+
+impl PackageFs for DirFs {
+    fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    fn read_limited(&self, path: &str, limit: u64) -> Result<Vec<u8>, FsError> {
+        let entry = self.file_entry(path, limit)?;
         let io = |source| FsError::io(path, source);
         let file = File::open(self.root.join(&entry.path)).map_err(io)?;
         // The file may have grown since the package was listed: one byte past the
@@ -234,9 +306,37 @@ impl PackageFs for DirFs {
         let mut data = Vec::with_capacity(entry.size as usize);
         file.take(limit + 1).read_to_end(&mut data).map_err(io)?;
         if data.len() as u64 > limit {
-            return Err(too_large(data.len() as u64));
+            return Err(FsError::TooLarge {
+                path: path.to_string(),
+                size: data.len() as u64,
+                limit,
+            });
         }
         Ok(data)
+    }
+
+    fn read_pieces(
+        &self,
+        path: &str,
+        limit: u64,
+        start: u64,
+        sink: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), FsError> {
+        let entry = self.file_entry(path, limit)?;
+        let io = |source| FsError::io(path, source);
+        let mut file = File::open(self.root.join(&entry.path)).map_err(io)?;
+        // Seek rather than skip: a range near the end reads only the end.
+        let start = start.min(limit + 1);
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(start)).map_err(io)?;
+        let read = copy_pieces(file, limit - start.min(limit), 0, sink).map_err(io)?;
+        if start + read > limit {
+            return Err(FsError::TooLarge {
+                path: path.to_string(),
+                size: start + read,
+                limit,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -439,22 +539,67 @@ impl ZipFs {
     }
 }
 
-/// The declared sizes of an archive's entries. Reads never go past an entry's declared
-/// size (see `ZipFs::read`), so these bound the memory and time a zip can cost.
+/// The sizes a package declares: a zip's headers, a folder's listing. Reads never
+/// go past an entry's declared size (see `ZipFs::read`), so these bound the memory
+/// and time a package can cost, and [`Expansion::refusal`] is checked before any
+/// file is read.
 #[derive(Debug, Clone, Default)]
 pub struct Expansion {
     /// The sum of the declared uncompressed sizes.
     pub total: u64,
-    /// The entry with the highest uncompressed/compressed ratio, with that ratio.
+    /// The entry with the highest uncompressed/compressed ratio, with that ratio
+    /// (zips only).
     pub worst: Option<(String, u64)>,
+    /// The largest file, with its size.
+    pub largest: Option<(String, u64)>,
 }
 
 impl Expansion {
     fn add(&mut self, size: u64, compressed: u64, name: &str) {
-        self.total = self.total.saturating_add(size);
+        self.add_file(size, name);
         let ratio = size / compressed.max(1);
         if self.worst.as_ref().is_none_or(|(_, r)| ratio > *r) {
             self.worst = Some((name.to_string(), ratio));
+        }
+    }
+
+    fn add_file(&mut self, size: u64, name: &str) {
+        self.total = self.total.saturating_add(size);
+        if self.largest.as_ref().is_none_or(|(_, s)| size > *s) {
+            self.largest = Some((name.to_string(), size));
+        }
+    }
+
+    /// The sizes of a folder package's files.
+    pub fn of_entries(entries: &[Entry]) -> Expansion {
+        let mut expansion = Expansion::default();
+        for e in entries.iter().filter(|e| !e.is_dir) {
+            expansion.add_file(e.size, &e.path);
+        }
+        expansion
+    }
+
+    /// Why a package this large is refused, if it is: more than a package may hold
+    /// in all or in one file, or a compression ratio that deflate cannot produce.
+    pub fn refusal(&self) -> Option<String> {
+        if self.total > MAX_PACKAGE_SIZE {
+            return Some(format!(
+                "the package expands to {} bytes, more than the {MAX_PACKAGE_SIZE} bytes a package may hold (zip bomb?)",
+                self.total
+            ));
+        }
+        if let Some((name, size)) = &self.largest
+            && *size > MAX_FILE_SIZE
+        {
+            return Some(format!(
+                "{name} is {size} bytes, more than the {MAX_FILE_SIZE} bytes a package file may hold"
+            ));
+        }
+        match &self.worst {
+            Some((name, ratio)) if *ratio > MAX_COMPRESSION_RATIO => Some(format!(
+                "zip entry {name} declares a compression ratio of {ratio}:1, more than deflate can produce (zip bomb?)"
+            )),
+            _ => None,
         }
     }
 }
@@ -482,12 +627,15 @@ fn dos_time(dt: zip::DateTime) -> Option<SystemTime> {
         .map(|s| UNIX_EPOCH + Duration::from_secs(s))
 }
 
-impl PackageFs for ZipFs {
-    fn entries(&self) -> &[Entry] {
-        &self.entries
-    }
-
-    fn read_limited(&self, path: &str, limit: u64) -> Result<Vec<u8>, FsError> {
+impl ZipFs {
+    /// Runs `read` on the entry at `path` (its declared size at most `limit`),
+    /// inflating as it is read, with the entry's declared size.
+    fn with_entry<T>(
+        &self,
+        path: &str,
+        limit: u64,
+        read: impl FnOnce(&mut dyn Read, u64) -> std::io::Result<T>,
+    ) -> Result<T, FsError> {
         let path = path.trim_start_matches('/');
         let pos = self.entries.iter().position(|e| e.path == path);
         let Some(pos) = pos else {
@@ -513,29 +661,65 @@ impl PackageFs for ZipFs {
                 limit,
             });
         }
-        let zip_err = |e: zip::result::ZipError| FsError::Zip {
-            path: format!("{}: {path}", self.zip_path.display()),
-            message: e.to_string(),
-        };
+        let located = format!("{}: {path}", self.zip_path.display());
         let mut archive = self.archive.clone();
-        let file = archive.by_index(index).map_err(|e| match e {
-            zip::result::ZipError::Io(source) => {
-                FsError::io(format!("{}: {path}", self.zip_path.display()), source)
-            }
-            other => zip_err(other),
+        let mut file = archive.by_index(index).map_err(|e| match e {
+            zip::result::ZipError::Io(source) => FsError::io(located.clone(), source),
+            other => FsError::Zip {
+                path: located.clone(),
+                message: other.to_string(),
+            },
         })?;
-        // The declared size bounds what we accept: a lying header cannot inflate past it.
-        let mut data = Vec::with_capacity(size as usize);
-        file.take(size + 1)
-            .read_to_end(&mut data)
-            .map_err(|source| FsError::io(path, source))?;
+        read(&mut file, size).map_err(|source| FsError::io(located, source))
+    }
+
+    fn size_mismatch(&self, path: &str) -> FsError {
+        FsError::Zip {
+            path: self.zip_path.display().to_string(),
+            message: format!("entry `{path}` does not match its declared size"),
+        }
+    }
+}
+
+impl PackageFs for ZipFs {
+    fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    fn read_limited(&self, path: &str, limit: u64) -> Result<Vec<u8>, FsError> {
+        let (data, size) = self.with_entry(path, limit, |file, size| {
+            // The declared size bounds what we accept: a lying header cannot
+            // inflate past it.
+            let mut data = Vec::with_capacity(size as usize);
+            file.take(size + 1).read_to_end(&mut data)?;
+            Ok((data, size))
+        })?;
         if data.len() as u64 != size {
-            return Err(FsError::Zip {
-                path: self.zip_path.display().to_string(),
-                message: format!("entry `{path}` does not match its declared size"),
-            });
+            return Err(self.size_mismatch(path));
         }
         Ok(data)
+    }
+
+    fn read_pieces(
+        &self,
+        path: &str,
+        limit: u64,
+        start: u64,
+        sink: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), FsError> {
+        let mut finished = true;
+        let mut counted = |piece: &[u8]| {
+            finished = sink(piece);
+            finished
+        };
+        let (read, size) = self.with_entry(path, limit, |file, size| {
+            Ok((copy_pieces(file, size, start, &mut counted)?, size))
+        })?;
+        // A stopped read says nothing of the size; a whole one must match it.
+        if finished && read != size {
+            return Err(self.size_mismatch(path));
+        }
+        Ok(())
     }
 }
 
@@ -566,6 +750,57 @@ mod tests {
         write_zip(&path, "# a longer readme\n");
         let error = fs.read("docs/README.md").unwrap_err().to_string();
         assert!(error.contains("changed on disk"), "{error}");
+    }
+
+    /// Every piece from `start` on, and the pieces when `sink` stops after two.
+    fn pieces(fs: &dyn PackageFs, path: &str, start: u64) -> (Vec<u8>, usize) {
+        let mut all = Vec::new();
+        fs.read_pieces(path, MAX_FILE_SIZE, start, &mut |p| {
+            all.extend_from_slice(p);
+            true
+        })
+        .unwrap();
+        let mut calls = 0;
+        fs.read_pieces(path, MAX_FILE_SIZE, start, &mut |_| {
+            calls += 1;
+            calls < 2
+        })
+        .unwrap();
+        (all, calls)
+    }
+
+    #[test]
+    fn large_files_are_read_piece_by_piece_from_any_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let root = dir.path().join("p-1.0.0");
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::write(root.join("manifest.yml"), "name: p\n").unwrap();
+        std::fs::write(root.join("docs/big.bin"), &data).unwrap();
+        let zip_path = dir.path().join("p-1.0.0.zip");
+        let mut zip = zip::ZipWriter::new(File::create(&zip_path).unwrap());
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file("p-1.0.0/manifest.yml", options).unwrap();
+        zip.write_all(b"name: p\n").unwrap();
+        zip.start_file("p-1.0.0/docs/big.bin", options).unwrap();
+        zip.write_all(&data).unwrap();
+        zip.finish().unwrap();
+        let folder = DirFs::open(&root).unwrap();
+        let zipped = ZipFs::open(&zip_path).unwrap().unwrap();
+        for fs in [&folder as &dyn PackageFs, &zipped] {
+            for start in [0u64, 1, 70_000, 299_999, 300_000, 400_000] {
+                let (all, calls) = pieces(fs, "docs/big.bin", start);
+                let from = (start as usize).min(data.len());
+                assert_eq!(all, data[from..], "{fs:?} from {start}");
+                if data.len() - from > 2 * PIECE_SIZE {
+                    assert_eq!(calls, 2, "the sink stops the read");
+                }
+            }
+            let error = fs
+                .read_pieces("docs/big.bin", 1000, 0, &mut |_| true)
+                .unwrap_err();
+            assert!(matches!(error, FsError::TooLarge { .. }), "{error}");
+        }
     }
 
     #[test]

@@ -44,6 +44,11 @@ impl Default for ServerConfig {
     }
 }
 
+/// How many large package files are read for their clients at once. Each holds a
+/// blocking thread and about 300 KiB (four 64 KiB pieces queued, the inflater) for
+/// as long as its client reads; more requests wait their turn.
+pub const STREAMED_FILES: usize = 64;
+
 /// Everything a handler needs; cloning is one atomic increment.
 #[derive(Clone)]
 pub struct AppState(pub Arc<App>);
@@ -62,6 +67,8 @@ pub struct App {
     pub responses: ResponseCache,
     /// Folder packages being zipped for download: one per core at a time.
     zip_permits: tokio::sync::Semaphore,
+    /// Large package files being streamed: [`STREAMED_FILES`] at a time.
+    stream_permits: Arc<tokio::sync::Semaphore>,
     /// Set when `--metrics-address` is: nothing is recorded otherwise, as upstream.
     metrics: Option<Arc<Metrics>>,
 }
@@ -100,6 +107,7 @@ impl AppState {
             zip_permits: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
+            stream_permits: Arc::new(tokio::sync::Semaphore::new(STREAMED_FILES)),
             metrics,
         }))
     }
@@ -169,5 +177,9 @@ impl AppState {
 
     pub fn zip_permits(&self) -> &tokio::sync::Semaphore {
         &self.0.zip_permits
+    }
+
+    pub fn stream_permits(&self) -> Arc<tokio::sync::Semaphore> {
+        self.0.stream_permits.clone()
     }
 }

@@ -134,6 +134,51 @@ pub async fn serve_file(
     Ok(send.with_body(method, length, Body::from_stream(chunks)))
 }
 
+/// [`serve_content`] for content read as it is sent, of `size` bytes, whose first
+/// bytes (up to 512, for sniffing a type) are `head`. `body` gives the bytes from
+/// `start`, `length` of them. One range is answered as Go does; several are not
+/// cut into a multipart body (that would hold the content in memory): the whole
+/// content is sent with 200, which RFC 9110 allows a server to do with any Range.
+pub fn serve_stream(
+    method: &Method,
+    request_headers: &HeaderMap,
+    content_type: Option<&str>,
+    last_modified: Option<SystemTime>,
+    size: u64,
+    head: &[u8],
+    body: impl FnOnce(u64, u64) -> Body,
+) -> Response {
+    let sniff = || sniff_content_type(&head[..head.len().min(SNIFF_LEN)]);
+    let mut send = match plan(
+        method,
+        request_headers,
+        content_type,
+        sniff,
+        last_modified,
+        None,
+        i64::try_from(size).unwrap_or(i64::MAX),
+    ) {
+        Plan::Done(response) => return response,
+        Plan::Send(send) => send,
+    };
+    if send.ranges.len() > 1 {
+        send.ranges.clear();
+    }
+    let (start, length) = match send.ranges.as_slice() {
+        [range] => (
+            u64::try_from(range.start).unwrap_or(0),
+            u64::try_from(range.length).unwrap_or(0),
+        ),
+        _ => (0, size),
+    };
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        body(start, length)
+    };
+    send.with_body(method, length, body)
+}
+
 /// What ServeContent decides from the request and the content's size, type and
 /// modification time, before it reads any of the content.
 enum Plan {

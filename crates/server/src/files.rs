@@ -100,7 +100,14 @@ pub async fn get_package_file(
         let key = epr_storage::layout::static_file(&package.name, &package.version, file);
         return from_storage(state, req, &key).await;
     }
-    let modified = package.fs.stat(file).and_then(|m| m.modified);
+    let entry = package.fs.stat(file);
+    if let Some(entry) = entry
+        .as_ref()
+        .filter(|e| !e.is_dir && e.size > STREAM_ABOVE)
+    {
+        return stream_package_file(state, req, &package, file, entry).await;
+    }
+    let modified = entry.and_then(|m| m.modified);
     match read_package_file(state, &catalog, &package, file).await {
         Ok(data) => {
             let res = serve_content(
@@ -120,6 +127,102 @@ pub async fn get_package_file(
         ))
         .into_response_with(Some(cache)),
     }
+}
+
+/// Package files larger than this are read as they are sent, never held whole in
+/// memory nor kept in the response cache.
+const STREAM_ABOVE: u64 = 1 << 20;
+
+/// A large file of a local package, with ServeContent's semantics but for several
+/// ranges (see [`file_response::serve_stream`]).
+async fn stream_package_file(
+    state: &AppState,
+    req: &Parts,
+    package: &Arc<Package>,
+    file: &str,
+    entry: &epr_package::fs::Entry,
+) -> Response {
+    let content_type = content_type_for(file);
+    let head = if content_type.is_none() {
+        match read_head(package, file).await {
+            Ok(head) => head,
+            Err(e) => {
+                return AppError::internal(format_args!(
+                    "reading {file} of package {}-{} failed: {e}",
+                    package.name, package.version
+                ))
+                .into_response_with(Some(state.config().cache_catch_all));
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let permits = state.stream_permits();
+    let fs = package.fs.clone();
+    let path = file.to_string();
+    let res = file_response::serve_stream(
+        &req.method,
+        &req.headers,
+        content_type,
+        entry.modified,
+        entry.size,
+        &head,
+        |start, length| stream_body(permits, fs, path, start, length),
+    );
+    with_cache(res, state)
+}
+
+/// The first bytes of a file, for sniffing its type.
+async fn read_head(package: &Arc<Package>, file: &str) -> Result<Vec<u8>, FsError> {
+    let fs = package.fs.clone();
+    let path = file.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut head = Vec::new();
+        fs.read_pieces(&path, MAX_FILE_SIZE, 0, &mut |piece| {
+            head.extend_from_slice(&piece[..piece.len().min(512 - head.len())]);
+            head.len() < 512
+        })
+        .map(|()| head)
+    })
+    .await
+    .map_err(|e| FsError::io(file, std::io::Error::other(e)))?
+}
+
+/// `length` bytes of a file from `start`, read on the blocking pool into a queue
+/// of four pieces that the client drains: a slow client stops the reading, not
+/// the memory.
+fn stream_body(
+    permits: Arc<tokio::sync::Semaphore>,
+    fs: Arc<dyn PackageFs>,
+    path: String,
+    start: u64,
+    length: u64,
+) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    tokio::spawn(async move {
+        let Ok(permit) = permits.acquire_owned().await else {
+            return;
+        };
+        let _ = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let mut left = length;
+            let result = fs.read_pieces(&path, MAX_FILE_SIZE, start, &mut |piece| {
+                let take = piece.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                left -= take as u64;
+                let sent = tx.blocking_send(Ok(Bytes::copy_from_slice(&piece[..take])));
+                sent.is_ok() && left > 0
+            });
+            if let Err(e) = result {
+                tracing::warn!(file = %path, error = %e, "streaming a package file failed; the answer is cut short");
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
+        })
+        .await;
+    });
+    let pieces = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|piece| (piece, rx))
+    });
+    Body::from_stream(pieces)
 }
 
 /// A file of a local package. A folder's file is read from disk every time, as

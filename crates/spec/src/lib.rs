@@ -119,30 +119,12 @@ pub fn validate_zip(path: &Path) -> Result<Report, OpenError> {
     Ok(report)
 }
 
-/// The most a package may hold, uncompressed (the largest `totalSizeLimit` of the
-/// spec, integration packages').
-pub const MAX_PACKAGE_SIZE: u64 = 250 * 1024 * 1024;
-
-/// Deflate cannot compress better than about 1032:1; a higher declared ratio is a lie
-/// or a method we do not read.
-const MAX_COMPRESSION_RATIO: u64 = 1100;
+pub use epr_package::fs::MAX_PACKAGE_SIZE;
 
 /// Refuses, from the headers alone, a zip that would expand beyond what a package may
 /// hold, so that a zip bomb costs neither memory nor time.
 pub fn zip_bomb(fs: &ZipFs) -> Option<Problem> {
-    let expansion = fs.expansion();
-    if expansion.total > MAX_PACKAGE_SIZE {
-        return Some(Problem::package(format!(
-            "the zip expands to {} bytes, more than the {} bytes a package may hold (zip bomb?)",
-            expansion.total, MAX_PACKAGE_SIZE
-        )));
-    }
-    match &expansion.worst {
-        Some((name, ratio)) if *ratio > MAX_COMPRESSION_RATIO => Some(Problem::package(format!(
-            "zip entry {name} declares a compression ratio of {ratio}:1, more than deflate can produce (zip bomb?)"
-        ))),
-        _ => None,
-    }
+    fs.expansion().refusal().map(Problem::package)
 }
 
 /// Validates the package in `fs`. `root` is its folder on disk, if any (to follow

@@ -105,3 +105,44 @@ async fn files_inside_zips_are_inflated_once() {
     assert_eq!(a.status, 200);
     assert_eq!(s.responses().stats().entries, 0);
 }
+
+/// Files over 1 MiB are read as they are sent, from folders and zips alike: the
+/// whole file, one range as Go answers it, several ranges as the whole file (no
+/// multipart body, which would hold it in memory), HEAD and 304 as for any file.
+#[tokio::test]
+async fn large_files_are_streamed_with_their_semantics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big: String = (0..(3 << 20) / 16).map(|i| format!("{i:015}\n")).collect();
+    let (zips, _) = zipped_package(tmp.path(), "big", "1.0.0", &[("docs/big.txt", &big)]);
+    let folders = tmp.path().join("src");
+    let uri = "/package/big/1.0.0/docs/big.txt";
+    for s in [state(&[zips]), state(&[folders])] {
+        let whole = get(&s, uri).await;
+        assert_eq!(whole.status, 200);
+        assert_eq!(whole.text(), big);
+        assert_eq!(whole.header("content-length"), Some("3145728"));
+        assert_eq!(
+            whole.header("content-type"),
+            Some("text/plain; charset=utf-8")
+        );
+        assert_eq!(whole.all("cache-control"), ["max-age=1", "public"]);
+
+        let one = send(&s, "GET", uri, &[("range", "bytes=1000-1999")]).await;
+        assert_eq!(one.status, 206);
+        assert_eq!(one.text(), big[1000..2000]);
+        assert_eq!(one.header("content-range"), Some("bytes 1000-1999/3145728"));
+        let tail = send(&s, "GET", uri, &[("range", "bytes=-16")]).await;
+        assert_eq!(tail.text(), big[big.len() - 16..]);
+
+        let several = send(&s, "GET", uri, &[("range", "bytes=0-9,20-29")]).await;
+        assert_eq!(several.status, 200);
+        assert_eq!(several.body.len(), big.len());
+
+        let head = send(&s, "HEAD", uri, &[]).await;
+        assert_eq!(head.header("content-length"), Some("3145728"));
+        assert!(head.body.is_empty());
+        let modified = whole.header("last-modified").unwrap().to_string();
+        let cached = send(&s, "GET", uri, &[("if-modified-since", &modified)]).await;
+        assert_eq!(cached.status, 304);
+    }
+}
