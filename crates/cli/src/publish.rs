@@ -11,7 +11,7 @@ use clap::Args;
 use epr_server::listener::ConnectionLimits;
 use epr_server::publish_metrics::PublishMetrics;
 use epr_storage::bucket::{Bucket, BucketOptions};
-use epr_storage::candidate::CheckOptions;
+use epr_storage::candidate::{CheckOptions, Refusal};
 use epr_storage::publish::{PublishError, Publisher};
 use epr_storage::queue::{self, QueueObserver, WorkerOptions};
 use epr_storage::signature::Keyring;
@@ -118,8 +118,18 @@ fn publisher(args: &PublishArgs) -> anyhow::Result<Publisher> {
 }
 
 async fn publish_file(publisher: &Publisher, zip: &Path) -> u8 {
-    let zip_bytes = match tokio::fs::read(zip).await {
-        Ok(b) => Bytes::from(b),
+    let max = publisher.checks().max_zip_bytes;
+    let zip_bytes = match read_at_most(zip, max).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(size)) => {
+            let refusal = Refusal::TooLarge {
+                file: zip.display().to_string(),
+                size,
+                max,
+            };
+            eprintln!("refused: {refusal}");
+            return 1;
+        }
         Err(e) => {
             eprintln!("{}: cannot read: {e}", zip.display());
             return 2;
@@ -152,6 +162,24 @@ async fn publish_file(publisher: &Publisher, zip: &Path) -> u8 {
             2
         }
     }
+}
+
+/// The bytes of `path`, or `Err(size)` when it holds more than `max`: its size is
+/// checked before reading, and the read stops one byte past `max` (a file that
+/// grows meanwhile), so a huge candidate costs no memory.
+async fn read_at_most(path: &Path, max: u64) -> std::io::Result<Result<Bytes, u64>> {
+    use tokio::io::AsyncReadExt;
+    let file = tokio::fs::File::open(path).await?;
+    let size = file.metadata().await?.len();
+    if size > max {
+        return Ok(Err(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(max + 1).read_to_end(&mut bytes).await?;
+    if bytes.len() as u64 > max {
+        return Ok(Err(bytes.len() as u64));
+    }
+    Ok(Ok(Bytes::from(bytes)))
 }
 
 async fn run_worker(args: &PublishArgs, publisher: &Publisher) -> ExitCode {

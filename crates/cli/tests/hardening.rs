@@ -284,3 +284,33 @@ fn large_files_are_streamed_not_inflated_whole() {
     eprintln!("peak {peak} MiB after six downloads of {MIB} MiB, {before} MiB before");
     assert!(peak < before + 100, "peak {peak} MiB, {before} MiB before");
 }
+
+/// `publish` refuses a candidate over `--max-zip-bytes` from its size, before
+/// reading it (a 300 MB zip took it to 306 MB before the refusal).
+#[test]
+fn publish_refuses_a_huge_candidate_before_reading_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = signer(tmp.path(), "Trusted");
+    let zip = tmp.path().join("huge-1.0.0.zip");
+    // Sparse: 300 MiB that take no disk.
+    std::fs::File::create(&zip)
+        .unwrap()
+        .set_len(300 << 20)
+        .unwrap();
+    let mut command = bin();
+    command
+        .arg("publish")
+        .arg("--storage")
+        .arg(format!("file://{}", tmp.path().join("bucket").display()))
+        .arg("--keyring")
+        .arg(&signer.keyring)
+        .arg(&zip);
+    let (code, log, peak) = run_measured(command);
+    eprintln!("publish of a 300 MiB candidate: peak {peak} MiB");
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains("314572800 bytes, more than the 104857600 bytes a candidate may have"),
+        "{log}"
+    );
+    assert!(peak < 100, "peak {peak} MiB");
+}

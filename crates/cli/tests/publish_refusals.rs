@@ -239,6 +239,13 @@ fn the_worker_publishes_the_queue_and_keeps_refusals_with_a_reason() {
     let bad = built_fixture(&submission("ci/build-2"));
     sign(&stranger, &bad);
     let lone = built_fixture(&submission("ci/build-3"));
+    // Sparse, 300 MiB: refused from its size, never fetched.
+    let huge = submission("ci/build-4").join("huge-1.0.0.zip");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(300 << 20)
+        .unwrap();
+    std::fs::write(format!("{}.sig", huge.display()), "not read").unwrap();
 
     let o = bin()
         .args([
@@ -269,6 +276,11 @@ fn the_worker_publishes_the_queue_and_keeps_refusals_with_a_reason() {
     assert!(reason.contains("signature refused"), "{reason}");
     let reason = std::fs::read_to_string(format!("{}.refused.txt", lone.display())).unwrap();
     assert!(reason.contains("no signature"), "{reason}");
+    let reason = std::fs::read_to_string(format!("{}.refused.txt", huge.display())).unwrap();
+    assert!(
+        reason.contains("huge-1.0.0.zip: 314572800 bytes, more than the 104857600 bytes"),
+        "{reason}"
+    );
 }
 
 /// The worker's `--metrics-address`: each candidate counted under its outcome, its

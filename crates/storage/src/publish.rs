@@ -96,6 +96,11 @@ impl Publisher {
         }
     }
 
+    /// The checks every candidate goes through.
+    pub fn checks(&self) -> &CheckOptions {
+        &self.checks
+    }
+
     pub fn bucket(&self) -> &Bucket {
         &self.bucket
     }

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 
 use crate::bucket::{Bucket, BucketError};
+use crate::candidate::Refusal;
 use crate::layout::REFUSAL_SUFFIX;
 use crate::publish::{Outcome, PublishError, Publisher};
 
@@ -163,13 +164,25 @@ async fn process(
     zip_key: &str,
     sig_key: &str,
 ) -> Result<Outcome, PublishError> {
+    let file = zip_key.rsplit('/').next().unwrap_or(zip_key);
+    // Refused from its size before it is fetched: a huge candidate costs no memory.
+    let max = publisher.checks().max_zip_bytes;
+    if let Some(info) = queue.head(zip_key).await?
+        && info.size > max
+    {
+        return Err(Refusal::TooLarge {
+            file: file.to_string(),
+            size: info.size,
+            max,
+        }
+        .into());
+    }
     let (Some(zip), signature) = (queue.get(zip_key).await?, queue.get(sig_key).await?) else {
         // Deleted between listing and reading: someone else took it.
         return Err(PublishError::Index(format!(
             "{zip_key}: vanished from the queue"
         )));
     };
-    let file = zip_key.rsplit('/').next().unwrap_or(zip_key);
     publisher.publish(file, zip, signature).await
 }
 
