@@ -314,3 +314,27 @@ fn publish_refuses_a_huge_candidate_before_reading_it() {
     );
     assert!(peak < 100, "peak {peak} MiB");
 }
+
+/// CONNECT over a real connection gets an answer (it got none before: hyper
+/// takes a 2xx to CONNECT for an opened tunnel and sends no body).
+#[test]
+fn connect_gets_an_answer_on_the_wire() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), &[&examples()]);
+    let port = free_port();
+    let _server = start(&config, port, &[]);
+    for target in ["/search", "example.com:443"] {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        write!(s, "CONNECT {target} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut answer = vec![0u8; 512];
+        let n = s.read(&mut answer).unwrap_or(0);
+        let answer = String::from_utf8_lossy(&answer[..n]);
+        assert!(
+            answer.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
+            "CONNECT {target}: {answer:?}"
+        );
+    }
+}

@@ -27,6 +27,9 @@ static FAVICON: &[u8] = include_bytes!("../assets/favicon.ico");
 
 /// Every request comes here: route it, then call the matching handler.
 pub async fn dispatch(State(state): State<AppState>, mut req: Request) -> Response {
+    if req.method() == http::Method::CONNECT {
+        return refuse_connect();
+    }
     let resolution = match req.extensions_mut().remove::<Routed>() {
         Some(Routed(resolution)) => resolution,
         None => routes::resolve(&decoded_path(req.uri())),
@@ -56,6 +59,18 @@ pub async fn dispatch(State(state): State<AppState>, mut req: Request) -> Respon
     // the body's exact size (none for a streamed body, e.g. a folder's zip) and then
     // drops the body for HEAD. Emptying it here, before that, made every HEAD without
     // an explicit Content-Length say `Content-Length: 0`.
+    res
+}
+
+/// The upstream answers any method like GET, CONNECT too. But a 2xx to CONNECT
+/// opens a tunnel (RFC 9110 §9.3.6): hyper then sends no body, and the client got
+/// nothing at all. This registry is no proxy, so CONNECT is refused plainly.
+fn refuse_connect() -> Response {
+    let mut res = response::text_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    res.headers_mut().insert(
+        http::header::ALLOW,
+        http::HeaderValue::from_static("GET, HEAD"),
+    );
     res
 }
 

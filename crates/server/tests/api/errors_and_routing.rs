@@ -111,3 +111,15 @@ async fn strict_mode_rejects_unknown_parameters() {
     );
     assert_eq!(get(&s, "/search?package=nginx_logs").await.status, 200);
 }
+
+/// CONNECT gets an answer: 405 (a 2xx would open a tunnel, so hyper sent nothing).
+#[tokio::test]
+async fn connect_is_refused_with_an_answer() {
+    let s = state(&[examples()]);
+    for uri in ["/search", "/package/nginx_logs/1.0.0/"] {
+        let answer = send(&s, "CONNECT", uri, &[]).await;
+        assert_eq!(answer.status, 405, "{uri}");
+        assert_eq!(answer.header("allow"), Some("GET, HEAD"));
+        assert_eq!(answer.text(), "method not allowed\n");
+    }
+}
