@@ -338,3 +338,74 @@ fn connect_gets_an_answer_on_the_wire() {
         );
     }
 }
+
+/// A manifest that is not UTF-8 is refused by validate, the server and publish
+/// alike (it was accepted and published with `�` in the index before, while the
+/// stored manifest kept the raw bytes).
+#[test]
+fn a_manifest_that_is_not_utf8_is_refused_everywhere() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/source/hello_logs");
+    let built = epr_spec::build::build(&source, &tmp.path().join("built")).unwrap();
+    let dir = tmp.path().join("packages");
+    std::fs::create_dir_all(&dir).unwrap();
+    let zip_path = dir.join(built.file_name().unwrap());
+    let mut from = zip::ZipArchive::new(std::fs::File::open(&built).unwrap()).unwrap();
+    let mut to = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    for i in 0..from.len() {
+        let mut entry = from.by_index(i).unwrap();
+        let name = entry.name().to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if name.ends_with("-1.0.0/manifest.yml") {
+            // "Café" in Latin-1: not UTF-8.
+            let text = String::from_utf8(bytes).unwrap();
+            let (before, after) = text.split_once("title: ").unwrap();
+            bytes = [before.as_bytes(), b"title: Caf\xe9 ", after.as_bytes()].concat();
+        }
+        to.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        to.write_all(&bytes).unwrap();
+    }
+    to.finish().unwrap();
+    let signer = signer(tmp.path(), "Trusted");
+    let sig =
+        epr_storage::signature::sign_detached(&signer.secret, &std::fs::read(&zip_path).unwrap())
+            .unwrap();
+    std::fs::write(format!("{}.sig", zip_path.display()), sig).unwrap();
+    let config = write_config(tmp.path(), &[&dir]);
+
+    let validate = bin().arg("validate").arg(&zip_path).output().unwrap();
+    let serve = bin()
+        .args(["--config", config.to_str().unwrap()])
+        .args(["--require-package-signatures=false", "--dry-run"])
+        .output()
+        .unwrap();
+    let publish = bin()
+        .arg("publish")
+        .arg("--storage")
+        .arg(format!("file://{}", tmp.path().join("bucket").display()))
+        .arg("--keyring")
+        .arg(&signer.keyring)
+        .arg(&zip_path)
+        .output()
+        .unwrap();
+    for (what, out) in [
+        ("validate", validate),
+        ("serve", serve),
+        ("publish", publish),
+    ] {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{what} accepted it: {text}");
+        assert!(
+            text.contains("manifest.yml") && text.contains("invalid UTF-8 at byte"),
+            "{what}: {text}"
+        );
+    }
+    assert!(!tmp.path().join("bucket/v2").exists(), "nothing published");
+}

@@ -31,10 +31,16 @@ pub fn load(
     let base = format!("data_stream/{dir}");
     let manifest_path = format!("{base}/manifest.yml");
     let mut p = Problems::new(manifest_path.clone());
-    let text = match fs.read(&manifest_path) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+    let text = match fs.read(&manifest_path).map_err(|e| e.to_string()) {
+        Ok(b) => match yaml::utf8_text(b) {
+            Ok(text) => text,
+            Err(e) => {
+                out.push(format!("{manifest_path}: {e}"));
+                return None;
+            }
+        },
         Err(e) => {
-            out.push(e.to_string());
+            out.push(e);
             return None;
         }
     };

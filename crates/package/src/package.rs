@@ -321,7 +321,9 @@ pub fn load_sharing(
     };
 
     let text = match fs.read("manifest.yml") {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Ok(bytes) => {
+            yaml::utf8_text(bytes).map_err(|e| fail(vec![format!("manifest.yml: {e}")]))?
+        }
         Err(e) => return Err(fail(vec![e.to_string()])),
     };
     let root = match yaml::parse_config(&text) {

@@ -170,6 +170,18 @@ fn parse_events(
     })))
 }
 
+/// The text of a YAML file. package-spec requires UTF-8, and the lossy
+/// alternative would put replacement characters in the index while the stored
+/// file keeps its raw bytes. The error is to be prefixed with the file's path.
+pub fn utf8_text(bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "invalid UTF-8 at byte {}: YAML files must be UTF-8",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 /// Parses `text` and expands dotted keys everywhere, as go-ucfg with `PathSep(".")` does.
 pub fn parse_config(text: &str) -> Result<Node, YamlError> {
     parse(text).map(expand_dotted_keys)

@@ -192,7 +192,8 @@ pub fn open_package(
     let text = fs
         .read(manifest_path)
         .map_err(|e| package::unreadable(manifest_path, e))?;
-    let manifest = package::parse_yaml(manifest_path, &String::from_utf8_lossy(&text))?;
+    let text = epr_package::yaml::utf8_text(text).map_err(|e| Problem::file(manifest_path, e))?;
+    let manifest = package::parse_yaml(manifest_path, &text)?;
     let format_version = text_of(&manifest, "format_version")
         .and_then(|v| Version::parse(v).ok())
         .ok_or_else(|| {

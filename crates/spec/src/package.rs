@@ -132,7 +132,8 @@ impl Package<'_> {
 
     /// `path` parsed as yaml.v3 does, dotted keys as written.
     pub fn read_yaml(&self, path: &str) -> Result<Node, Problem> {
-        let text = self.read_text(path)?;
+        let bytes = self.read(path)?;
+        let text = epr_package::yaml::utf8_text(bytes).map_err(|e| Problem::file(path, e))?;
         self.parse_yaml(path, &text)
     }
 
