@@ -89,6 +89,10 @@ impl StorageSource {
                 tracing::warn!(have = ?self.cursor, found = %cursor, "cursor.json moved backwards; ignored");
                 return Ok(());
             }
+            Change::CursorGone => anyhow::bail!(
+                "cursor.json is gone from the bucket (was it emptied or removed?); serving revision {} until it is back",
+                self.cursor.as_deref().unwrap_or("(none)")
+            ),
             Change::Full { cursor, packages } => (cursor, Update::Full(packages)),
             Change::Deltas { cursor, deltas } => (cursor, Update::Deltas(deltas)),
         };

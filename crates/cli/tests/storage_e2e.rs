@@ -341,9 +341,34 @@ fn a_failing_bucket_keeps_the_current_catalog() {
     let port = free_port();
     let dir = tmp.path().join("registry");
     std::fs::create_dir_all(&dir).unwrap();
-    let _registry = start_registry(&target, &dir, port);
+    let metrics_port = free_port();
+    let config = write_config(&dir, &[]);
+    let mut command = target.command();
+    command
+        .args(["--config", config.to_str().unwrap()])
+        .args(["--feature-storage-indexer"])
+        .args(["--storage-indexer-bucket-internal", &target.url])
+        .args(["--storage-endpoint", &target.url])
+        .args(["--storage-indexer-watch-interval", "200ms"])
+        .args(["--metrics-address", &format!("127.0.0.1:{metrics_port}")]);
+    let _registry = start_command(command, port);
     let want = vec!["steady-1.0.0".to_string()];
     wait_until_listed(port, &want);
+    let failed_updates =
+        || scrape(metrics_port, "epr_storage_indexer_update_index_error_total").unwrap_or(0.0);
+
+    // The bucket folder is gone: a failed update (it once passed for a cursor
+    // that "moved backwards"), the packages still listed.
+    let moved = tmp.path().join("bucket-moved");
+    std::fs::rename(&bucket, &moved).unwrap();
+    let before = failed_updates();
+    std::thread::sleep(Duration::from_millis(600)); // three polls
+    assert!(
+        failed_updates() > before,
+        "a vanished bucket is a failed update"
+    );
+    assert_eq!(listed(port), want);
+    std::fs::rename(&moved, &bucket).unwrap();
 
     let cursor = bucket.join("v2/metadata/cursor.json");
     let good_cursor = std::fs::read(&cursor).unwrap();

@@ -32,6 +32,9 @@ pub enum Change {
     /// `cursor.json` points at an older revision than ours: ignored (writers only
     /// move it forward; upstream's incremental reader ignores it too).
     Backwards { cursor: String },
+    /// `cursor.json` is gone though we read it before: the bucket was emptied,
+    /// removed or is not the one it was (a `file://` folder deleted, say).
+    CursorGone,
     /// The deltas from our revision to `cursor`, oldest first.
     Deltas {
         cursor: String,
@@ -109,9 +112,7 @@ impl IndexReader {
         let Some(latest) = self.cursor().await? else {
             return Ok(match have {
                 None => Change::Unchanged,
-                Some(_) => Change::Backwards {
-                    cursor: String::new(),
-                },
+                Some(_) => Change::CursorGone,
             });
         };
         let Some(have) = have else {
