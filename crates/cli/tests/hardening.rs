@@ -409,3 +409,68 @@ fn a_manifest_that_is_not_utf8_is_refused_everywhere() {
     }
     assert!(!tmp.path().join("bucket/v2").exists(), "nothing published");
 }
+
+/// Rewrites the uncompressed size that the local and central headers of entry
+/// `name` declare.
+fn declare_entry_size(bytes: &mut [u8], name: &str, size: u32) {
+    let mut patched = 0;
+    for i in 0..bytes.len().saturating_sub(46) {
+        let sig = &bytes[i..i + 4];
+        let (size_at, name_len_at, name_at) = if sig == [0x50, 0x4b, 0x03, 0x04] {
+            (22, 26, 30)
+        } else if sig == [0x50, 0x4b, 0x01, 0x02] {
+            (24, 28, 46)
+        } else {
+            continue;
+        };
+        let len = u16::from_le_bytes([bytes[i + name_len_at], bytes[i + name_len_at + 1]]) as usize;
+        if bytes.get(i + name_at..i + name_at + len) == Some(name.as_bytes()) {
+            bytes[i + size_at..i + size_at + 4].copy_from_slice(&size.to_le_bytes());
+            patched += 1;
+        }
+    }
+    assert_eq!(patched, 2, "the local and the central header of {name}");
+}
+
+/// A zip whose entry lies about its size gets one verdict: `validate` refuses it
+/// as `publish` does (validate said valid before).
+#[test]
+fn validate_and_publish_agree_on_a_lying_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/source/hello_logs");
+    let zip = epr_spec::build::build(&source, &tmp.path().join("built")).unwrap();
+    let readme = "hello_logs-1.0.0/docs/README.md";
+    let actual = {
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+        archive.by_name(readme).unwrap().size() as u32
+    };
+    let mut bytes = std::fs::read(&zip).unwrap();
+    declare_entry_size(&mut bytes, readme, actual + 1);
+    std::fs::write(&zip, &bytes).unwrap();
+    let signer = signer(tmp.path(), "Trusted");
+    let sig = epr_storage::signature::sign_detached(&signer.secret, &bytes).unwrap();
+    std::fs::write(format!("{}.sig", zip.display()), sig).unwrap();
+
+    let validate = bin().arg("validate").arg(&zip).output().unwrap();
+    let publish = bin()
+        .arg("publish")
+        .arg("--storage")
+        .arg(format!("file://{}", tmp.path().join("bucket").display()))
+        .arg("--keyring")
+        .arg(&signer.keyring)
+        .arg(&zip)
+        .output()
+        .unwrap();
+    for (what, out) in [("validate", validate), ("publish", publish)] {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{what}: {text}");
+        assert!(
+            text.contains("docs/README.md") && text.contains("does not match its declared size"),
+            "{what}: {text}"
+        );
+    }
+}

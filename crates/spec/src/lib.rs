@@ -88,6 +88,13 @@ pub fn validate_zip(path: &Path) -> Result<Report, OpenError> {
     if let Some(problem) = zip_bomb(&fs) {
         return Ok(Report::refused(problem));
     }
+    let damaged = zip_integrity(&fs);
+    if !damaged.is_empty() {
+        return Ok(Report {
+            problems: damaged,
+            warnings: Vec::new(),
+        });
+    }
     // package-spec does not look at the root folder's name; the registry and Package
     // Storage find packages by it, so a built package must use `{name}-{version}`.
     let (mut report, expected_root) = match open_package(&fs, None, Mode::Build) {
@@ -125,6 +132,21 @@ pub use epr_package::fs::MAX_PACKAGE_SIZE;
 /// hold, so that a zip bomb costs neither memory nor time.
 pub fn zip_bomb(fs: &ZipFs) -> Option<Problem> {
     fs.expansion().refusal().map(Problem::package)
+}
+
+/// Inflates every file of the zip, without keeping it, and tells those that do not
+/// match their headers (a size or checksum that lies): `publish` reads every file
+/// and would refuse them, so `validate` must too.
+pub fn zip_integrity(fs: &ZipFs) -> Vec<Problem> {
+    fs.entries()
+        .iter()
+        .filter(|e| !e.is_dir)
+        .filter_map(|e| {
+            fs.read_pieces(&e.path, epr_package::fs::MAX_FILE_SIZE, 0, &mut |_| true)
+                .err()
+                .map(|error| Problem::file(&e.path, format!("damaged zip entry: {error}")))
+        })
+        .collect()
 }
 
 /// Validates the package in `fs`. `root` is its folder on disk, if any (to follow
