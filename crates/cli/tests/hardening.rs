@@ -474,3 +474,50 @@ fn validate_and_publish_agree_on_a_lying_entry() {
         );
     }
 }
+
+/// Under `ulimit -n 256`, 400 connections that never send a request neither
+/// exhaust the descriptors nor keep `/health` waiting past the timeouts, and the
+/// full house is logged (before: /health timed out for as long as they were held,
+/// with nothing logged).
+#[test]
+fn idle_connections_cannot_starve_health_checks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), &[&examples()]);
+    let port = free_port();
+    let log = tmp.path().join("log");
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 256 && exec {} \"$@\" 2>{}",
+            env!("CARGO_BIN_EXE_package-registry"),
+            log.display()
+        ))
+        .arg("package-registry")
+        .args(["--config", config.to_str().unwrap()])
+        .arg("--require-package-signatures=false")
+        .args(["--read-header-timeout", "1s", "--idle-timeout", "2s"]);
+    let _server = start_command(command, port);
+    let idle: Vec<_> = (0..400)
+        .filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+        .collect();
+    assert!(idle.len() > 300, "{} connections opened", idle.len());
+    let started = std::time::Instant::now();
+    assert!(
+        wait_for_status(port, "/health", 200),
+        "/health never answered"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_secs(10),
+        "/health waited {waited:?}"
+    );
+    drop(idle);
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log.contains("--max-connections lowered to fit the open-files limit"),
+        "{log}"
+    );
+    assert!(log.contains("every connection slot is in use"), "{log}");
+    assert!(!log.contains("Too many open files"), "{log}");
+}

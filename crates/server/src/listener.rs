@@ -151,6 +151,9 @@ async fn accept(
     shutdown: &mut Pin<&mut impl Future<Output = ()>>,
 ) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
     loop {
+        if permits.available_permits() == 0 {
+            warn_at_capacity();
+        }
         let permit = tokio::select! {
             permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
             () = shutdown.as_mut() => return None,
@@ -167,6 +170,26 @@ async fn accept(
             },
             () = shutdown.as_mut() => return None,
         }
+    }
+}
+
+/// Says, at most once a minute, that new connections wait for a free slot: an
+/// operator whose clients time out then knows why.
+fn warn_at_capacity() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST.load(Ordering::Relaxed);
+    if now >= last + 60
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::warn!(
+            "every connection slot is in use: new connections wait until one closes (--max-connections, --idle-timeout, --read-header-timeout)"
+        );
     }
 }
 
