@@ -49,6 +49,13 @@ impl Default for ServerConfig {
 /// as long as its client reads; more requests wait their turn.
 pub const STREAMED_FILES: usize = 64;
 
+/// How many heavy tasks ([`AppState::run_heavy`]) run at once: one CPU is left
+/// to the serving threads (one task on a machine of one or two CPUs).
+fn heavy_tasks() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cpus.saturating_sub(1).max(1)
+}
+
 /// Everything a handler needs; cloning is one atomic increment.
 #[derive(Clone)]
 pub struct AppState(pub Arc<App>);
@@ -69,6 +76,8 @@ pub struct App {
     zip_permits: tokio::sync::Semaphore,
     /// Large package files being streamed: [`STREAMED_FILES`] at a time.
     stream_permits: Arc<tokio::sync::Semaphore>,
+    /// Work too heavy for a serving thread: see [`AppState::run_heavy`].
+    heavy_permits: Arc<tokio::sync::Semaphore>,
     /// Set when `--metrics-address` is: nothing is recorded otherwise, as upstream.
     metrics: Option<Arc<Metrics>>,
 }
@@ -108,6 +117,7 @@ impl AppState {
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
             stream_permits: Arc::new(tokio::sync::Semaphore::new(STREAMED_FILES)),
+            heavy_permits: Arc::new(tokio::sync::Semaphore::new(heavy_tasks())),
             metrics,
         }))
     }
@@ -181,5 +191,24 @@ impl AppState {
 
     pub fn stream_permits(&self) -> Arc<tokio::sync::Semaphore> {
         self.0.stream_permits.clone()
+    }
+
+    /// Runs `work` (a search computed on a cache miss, a large body compressed)
+    /// on the blocking pool, a CPU less than the machine has at a time, so that
+    /// the serving threads keep answering cached requests and health checks
+    /// however many clients ask for answers that are not cached yet.
+    pub async fn run_heavy<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, crate::response::AppError> {
+        let _permit = self
+            .0
+            .heavy_permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        tokio::task::spawn_blocking(work).await.map_err(|e| {
+            crate::response::AppError::internal(format_args!("heavy work failed: {e}"))
+        })
     }
 }

@@ -4,7 +4,7 @@
 //! packages (inflated once) and the zips of packages (read or zipped once), up
 //! to [`ResponseCache::file_limit`] bytes each.
 //!
-//! - **Key**: the endpoint and what its body depends on (the raw query of
+//! - **Key**: the endpoint and what its body depends on (the parsed query of
 //!   `/search` and `/categories`, the name and version of `/package/{n}/{v}/`),
 //!   under the catalog snapshot the body was computed from. The cache serves one
 //!   catalog at a time: [`ResponseCache::reset`] (called by every catalog swap)
@@ -24,6 +24,11 @@
 //!   proxy mode ([`ResponseCache::insert_for`]): they hold the upstream's answer
 //!   too, which changes without our catalog changing, so they expire after a
 //!   few seconds (`crate::proxy`, `ProxyConfig::cache_ttl`).
+//!
+//! - **Aliases**: a raw query string seen before answers without being parsed:
+//!   it is an alias of the entry of its parsed form. So queries that differ only
+//!   in parameter order or in unknown parameters (a cache-busting client) share
+//!   one body and its compressed forms.
 //!
 //! Computing a body runs outside the lock: two first requests for the same key
 //! may both compute it, but only the first result is kept and served after.
@@ -45,10 +50,17 @@ use crate::encoding::{Encoding, MIN_COMPRESS_LEN};
 pub enum CacheKey {
     /// `/` and `/index.json`.
     Index,
-    /// `/search` with its raw query string.
+    /// `/search` with its raw query string: an alias of a [`CacheKey::SearchFilter`].
     Search(String),
-    /// `/categories` with its raw query string.
+    /// `/categories` with its raw query string: an alias of a
+    /// [`CacheKey::CategoriesFilter`].
     Categories(String),
+    /// `/search` with its query as parsed: every query that parses to the same
+    /// filter has the same answer, whatever the order of its parameters or the
+    /// unknown ones it carries.
+    SearchFilter(String),
+    /// `/categories` likewise.
+    CategoriesFilter(String),
     /// `/package/{name}/{version}/`.
     Package { name: String, version: String },
     /// A file inside a zip package (inflated once, not per request).
@@ -66,7 +78,10 @@ impl CacheKey {
     fn text_len(&self) -> usize {
         match self {
             CacheKey::Index => 0,
-            CacheKey::Search(q) | CacheKey::Categories(q) => q.len(),
+            CacheKey::Search(q)
+            | CacheKey::Categories(q)
+            | CacheKey::SearchFilter(q)
+            | CacheKey::CategoriesFilter(q) => q.len(),
             CacheKey::Package { name, version } | CacheKey::Zip { name, version } => {
                 name.len() + version.len()
             }
@@ -91,8 +106,18 @@ pub struct CachedBody {
     /// Hex of the first 16 bytes of the body's SHA-256, computed when first asked
     /// for (files are served without an ETag, so theirs never is).
     hash: OnceLock<String>,
-    gzip: OnceLock<Option<Bytes>>,
-    brotli: OnceLock<Option<Bytes>>,
+    gzip: Mutex<Option<Coded>>,
+    brotli: Mutex<Option<Coded>>,
+    /// Requests answered with this body so far.
+    served: AtomicU64,
+}
+
+/// A compressed form of a body: its bytes (`None` when compressing did not shrink
+/// the body), at the best quality or the quick one of a first compression.
+#[derive(Debug, Clone)]
+struct Coded {
+    bytes: Option<Bytes>,
+    best: bool,
 }
 
 impl CachedBody {
@@ -101,9 +126,18 @@ impl CachedBody {
             key,
             identity,
             hash: OnceLock::new(),
-            gzip: OnceLock::new(),
-            brotli: OnceLock::new(),
+            gzip: Mutex::new(None),
+            brotli: Mutex::new(None),
+            served: AtomicU64::new(0),
         }
+    }
+
+    /// Counts one more request answered with this body, and says whether its
+    /// compressed forms should now be the best: from its second request on. A
+    /// body asked for once gets the quick compression, so a client asking for
+    /// new answers only (a cache-busting one) costs less per request.
+    pub fn note_served(&self) -> bool {
+        self.served.fetch_add(1, Ordering::Relaxed) >= 1
     }
 
     /// The body as it is, the bytes the upstream sends.
@@ -111,13 +145,21 @@ impl CachedBody {
         &self.identity
     }
 
-    /// The quoted strong ETag of the body in `encoding`.
-    pub fn etag(&self, encoding: Encoding) -> String {
+    /// The quoted strong ETag of the body in `encoding`, at the best quality or
+    /// the quick one.
+    pub fn etag(&self, encoding: Encoding, best: bool) -> String {
         let hash = self.hash.get_or_init(|| {
             let digest = Sha256::digest(&self.identity);
             digest[..16].iter().map(|b| format!("{b:02x}")).collect()
         });
-        format!("\"{hash}{}\"", encoding.etag_suffix())
+        format!("\"{hash}{}\"", encoding.etag_suffix(best))
+    }
+
+    /// Whether the body in `encoding` is made at the quality asked for, or
+    /// needs no making.
+    pub fn is_encoded(&self, encoding: Encoding, best: bool) -> bool {
+        self.slot(encoding)
+            .is_none_or(|slot| lock(slot).as_ref().is_some_and(|c| c.best || !best))
     }
 
     /// Size charged to the cache before any compressed form exists.
@@ -125,13 +167,19 @@ impl CachedBody {
         self.identity.len() + 2 * self.key.text_len() + ENTRY_OVERHEAD
     }
 
-    fn slot(&self, encoding: Encoding) -> Option<&OnceLock<Option<Bytes>>> {
+    fn slot(&self, encoding: Encoding) -> Option<&Mutex<Option<Coded>>> {
         match encoding {
             Encoding::Identity => None,
             Encoding::Gzip => Some(&self.gzip),
             Encoding::Brotli => Some(&self.brotli),
         }
     }
+}
+
+/// A mutex that a panic elsewhere does not make unusable: what it guards is
+/// always whole (one `Option` replaced at a time).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Counters of the cache's work, for tests and diagnostics.
@@ -147,15 +195,34 @@ pub struct CacheStats {
 }
 
 struct Slot {
-    body: Arc<CachedBody>,
+    body: Held,
     charged: usize,
     /// When the entry stops being served; `None` lives as long as the catalog.
     expires: Option<Instant>,
 }
 
+/// An entry's body: its own, or that of another entry. An alias does not keep
+/// the body alive: once the entry that owns it is dropped, the alias misses, so
+/// the bytes held stay within the budget however many aliases point at them.
+enum Held {
+    Owned(Arc<CachedBody>),
+    Alias(Weak<CachedBody>),
+}
+
 impl Slot {
     fn is_fresh(&self) -> bool {
         self.expires.is_none_or(|t| Instant::now() < t)
+    }
+
+    fn body(&self) -> Option<Arc<CachedBody>> {
+        match &self.body {
+            Held::Owned(body) => Some(body.clone()),
+            Held::Alias(body) => body.upgrade(),
+        }
+    }
+
+    fn owns(&self, body: &Arc<CachedBody>) -> bool {
+        matches!(&self.body, Held::Owned(own) if Arc::ptr_eq(own, body))
     }
 }
 
@@ -253,7 +320,28 @@ impl ResponseCache {
             .entries
             .get(key)
             .filter(|slot| slot.is_fresh())
-            .map(|slot| slot.body.clone())
+            .and_then(Slot::body)
+    }
+
+    /// Makes `alias` answer with `body`, an entry computed from `catalog` (see
+    /// [`Held::Alias`]); charged its key and overhead only.
+    pub fn alias(&self, catalog: &Arc<Catalog>, alias: CacheKey, body: &Arc<CachedBody>) {
+        let charge = 2 * alias.text_len() + ENTRY_OVERHEAD;
+        let mut inner = self.lock();
+        if !inner.serves(catalog) || inner.entries.contains_key(&alias) {
+            return;
+        }
+        inner.bytes += charge;
+        inner.order.push_back(alias.clone());
+        inner.entries.insert(
+            alias,
+            Slot {
+                body: Held::Alias(Arc::downgrade(body)),
+                charged: charge,
+                expires: None,
+            },
+        );
+        inner.evict_to(self.budget);
     }
 
     /// Stores `body`, computed from `catalog`, under `key`, unless an entry is
@@ -292,7 +380,9 @@ impl ResponseCache {
             return body;
         }
         match inner.entries.get(&key) {
-            Some(existing) if existing.is_fresh() => return existing.body.clone(),
+            Some(existing) if existing.is_fresh() && existing.body().is_some() => {
+                return existing.body().expect("checked just above");
+            }
             Some(_) => {
                 // Expired: replaced below. Its key stays in `order`, where it may
                 // evict the new entry early, never wrongly charge it.
@@ -307,7 +397,7 @@ impl ResponseCache {
         inner.entries.insert(
             key,
             Slot {
-                body: body.clone(),
+                body: Held::Owned(body.clone()),
                 charged: charge,
                 expires,
             },
@@ -332,42 +422,62 @@ impl ResponseCache {
         Ok(self.insert(catalog, key, body))
     }
 
-    /// The body in `wanted`, compressing it on first use. Falls back to identity
-    /// (and says so) for short bodies and when compression would not shrink it.
-    pub fn encoded(&self, body: &Arc<CachedBody>, wanted: Encoding) -> (Encoding, Bytes) {
+    /// The body in `wanted`, compressed on first use, at the best quality when
+    /// `best` (else a quick one, unless the best is already made); and whether
+    /// that is the best. Falls back to identity (and says so) for short bodies
+    /// and when compression would not shrink it.
+    pub fn encoded(
+        &self,
+        body: &Arc<CachedBody>,
+        wanted: Encoding,
+        best: bool,
+    ) -> (Encoding, Bytes, bool) {
+        let identity = || (Encoding::Identity, body.identity.clone(), true);
         let Some(slot) = body.slot(wanted) else {
-            return (Encoding::Identity, body.identity.clone());
+            return identity();
         };
         if body.identity.len() < MIN_COMPRESS_LEN {
-            return (Encoding::Identity, body.identity.clone());
+            return identity();
         }
-        let mut made = 0;
-        let coded = slot.get_or_init(|| {
-            let coded = wanted.compress(&body.identity);
-            self.compressions.fetch_add(1, Ordering::Relaxed);
-            made = coded.len();
-            (coded.len() < body.identity.len()).then_some(coded)
-        });
-        if made > 0 {
-            self.charge(body, made);
-        }
-        match coded {
-            Some(bytes) => (wanted, bytes.clone()),
-            None => (Encoding::Identity, body.identity.clone()),
+        let made = lock(slot).clone().filter(|c| c.best || !best);
+        let coded = match made {
+            Some(coded) => coded,
+            // Compressed outside the lock; should two requests race, the second
+            // one stored is kept and both are charged for what they replaced.
+            None => {
+                let bytes = wanted.compress(&body.identity, best);
+                self.compressions.fetch_add(1, Ordering::Relaxed);
+                let coded = Coded {
+                    bytes: (bytes.len() < body.identity.len()).then_some(bytes),
+                    best,
+                };
+                let size = |c: &Option<Coded>| {
+                    c.as_ref()
+                        .and_then(|c| c.bytes.as_ref())
+                        .map_or(0, Bytes::len)
+                };
+                let replaced = lock(slot).replace(coded.clone());
+                self.recharge(body, size(&replaced), size(&Some(coded.clone())));
+                coded
+            }
+        };
+        match coded.bytes {
+            Some(bytes) => (wanted, bytes, coded.best),
+            None => identity(),
         }
     }
 
-    /// Adds `bytes` to the charge of `body`, if it is still held.
-    fn charge(&self, body: &Arc<CachedBody>, bytes: usize) {
+    /// Charges `body`, if it is still held, `added` bytes instead of `removed`.
+    fn recharge(&self, body: &Arc<CachedBody>, removed: usize, added: usize) {
         let mut inner = self.lock();
         let Some(slot) = inner.entries.get_mut(&body.key) else {
             return;
         };
-        if !Arc::ptr_eq(&slot.body, body) {
+        if !slot.owns(body) {
             return;
         }
-        slot.charged += bytes;
-        inner.bytes += bytes;
+        slot.charged = slot.charged + added - removed.min(slot.charged);
+        inner.bytes = inner.bytes + added - removed.min(inner.bytes);
         inner.evict_to(self.budget);
     }
 
@@ -433,16 +543,16 @@ mod tests {
         let c = catalog();
         let cache = ResponseCache::new(1 << 20, &c);
         let body = cache.insert(&c, CacheKey::Index, json(4096));
-        let (e1, gz1) = cache.encoded(&body, Encoding::Gzip);
-        let (e2, gz2) = cache.encoded(&body, Encoding::Gzip);
+        let (e1, gz1, _) = cache.encoded(&body, Encoding::Gzip, true);
+        let (e2, gz2, _) = cache.encoded(&body, Encoding::Gzip, true);
         assert_eq!((e1, e2), (Encoding::Gzip, Encoding::Gzip));
         assert_eq!(
             gz1.as_ptr(),
             gz2.as_ptr(),
             "the same allocation, not a copy"
         );
-        cache.encoded(&body, Encoding::Brotli);
-        cache.encoded(&body, Encoding::Brotli);
+        cache.encoded(&body, Encoding::Brotli, true);
+        cache.encoded(&body, Encoding::Brotli, true);
         assert_eq!(cache.stats().compressions, 2);
         // Identity and both codings are charged.
         let charged = cache.stats().bytes;
@@ -450,11 +560,43 @@ mod tests {
     }
 
     #[test]
+    fn the_first_compression_is_quick_and_a_repeat_gets_the_best() {
+        let c = catalog();
+        let cache = ResponseCache::new(1 << 20, &c);
+        let body = cache.insert(&c, CacheKey::Index, json(64 * 1024));
+        assert!(!body.note_served(), "a first request");
+        let (_, quick, best) = cache.encoded(&body, Encoding::Brotli, false);
+        assert!(!best);
+        assert!(body.etag(Encoding::Brotli, false).ends_with("-br1\""));
+        let charged_quick = cache.stats().bytes;
+        // Asked again for the quick one: the one made is served.
+        assert!(!cache.encoded(&body, Encoding::Brotli, false).2);
+        assert_eq!(cache.stats().compressions, 1);
+        assert!(body.note_served(), "a repeat");
+        let (_, finest, best) = cache.encoded(&body, Encoding::Brotli, true);
+        assert!(best && finest.len() <= quick.len());
+        assert_eq!(cache.stats().compressions, 2);
+        // The quick form is replaced, and uncharged.
+        assert_eq!(
+            cache.stats().bytes,
+            charged_quick - quick.len() + finest.len()
+        );
+        // Once the best is made, a quick request gets it too.
+        assert!(cache.encoded(&body, Encoding::Brotli, false).2);
+        let decoded = {
+            let mut out = Vec::new();
+            brotli::BrotliDecompress(&mut &finest[..], &mut out).unwrap();
+            out
+        };
+        assert_eq!(decoded, body.identity().as_ref());
+    }
+
+    #[test]
     fn short_bodies_are_not_compressed() {
         let c = catalog();
         let cache = ResponseCache::new(1 << 20, &c);
         let body = cache.insert(&c, CacheKey::Index, json(MIN_COMPRESS_LEN - 20));
-        let (coding, bytes) = cache.encoded(&body, Encoding::Brotli);
+        let (coding, bytes, _) = cache.encoded(&body, Encoding::Brotli, true);
         assert_eq!(coding, Encoding::Identity);
         assert_eq!(&bytes, body.identity());
         assert_eq!(cache.stats().compressions, 0);
@@ -475,8 +617,14 @@ mod tests {
             })
             .collect();
         let body = cache.insert(&c, CacheKey::Index, Bytes::from(noise));
-        assert_eq!(cache.encoded(&body, Encoding::Gzip).0, Encoding::Identity);
-        assert_eq!(cache.encoded(&body, Encoding::Gzip).0, Encoding::Identity);
+        assert_eq!(
+            cache.encoded(&body, Encoding::Gzip, true).0,
+            Encoding::Identity
+        );
+        assert_eq!(
+            cache.encoded(&body, Encoding::Gzip, true).0,
+            Encoding::Identity
+        );
         assert_eq!(cache.stats().compressions, 1);
     }
 
@@ -512,7 +660,7 @@ mod tests {
         }
         // Compressed forms count too: making one pushes the oldest out.
         let newest = cache.get(&c, &CacheKey::Search("q=9".into())).unwrap();
-        cache.encoded(&newest, Encoding::Gzip);
+        cache.encoded(&newest, Encoding::Gzip, true);
         assert_eq!(cache.stats().entries, 2);
         assert!(cache.get(&c, &CacheKey::Search("q=7".into())).is_none());
         assert!(cache.stats().bytes <= 3 * entry);
@@ -559,11 +707,24 @@ mod tests {
             Bytes::from_static(b"[]"),
         );
         let other = cache.insert(&c, CacheKey::Categories(String::new()), json(10));
-        assert_eq!(a.etag(Encoding::Identity), b.etag(Encoding::Identity));
-        assert_ne!(a.etag(Encoding::Identity), other.etag(Encoding::Identity));
-        let tag = a.etag(Encoding::Identity);
+        assert_eq!(
+            a.etag(Encoding::Identity, true),
+            b.etag(Encoding::Identity, true)
+        );
+        assert_ne!(
+            a.etag(Encoding::Identity, true),
+            other.etag(Encoding::Identity, true)
+        );
+        let tag = a.etag(Encoding::Identity, true);
         assert_eq!(tag.len(), 34);
-        assert_eq!(a.etag(Encoding::Gzip), format!("{}-gz\"", &tag[..33]));
-        assert_eq!(a.etag(Encoding::Brotli), format!("{}-br\"", &tag[..33]));
+        assert_eq!(a.etag(Encoding::Gzip, true), format!("{}-gz\"", &tag[..33]));
+        assert_eq!(
+            a.etag(Encoding::Brotli, true),
+            format!("{}-br\"", &tag[..33])
+        );
+        assert_eq!(
+            a.etag(Encoding::Brotli, false),
+            format!("{}-br1\"", &tag[..33])
+        );
     }
 }

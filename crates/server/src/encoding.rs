@@ -35,6 +35,11 @@ const BROTLI_QUALITY: u32 = 9;
 const BROTLI_QUALITY_LARGE: u32 = 5;
 const BROTLI_LARGE: usize = 1 << 20;
 const BROTLI_LGWIN: u32 = 22;
+/// The qualities of a body's first compression: a body asked for once (a new
+/// query, perhaps a client busting the cache) is not worth the best one. Brotli 4
+/// and gzip 4 take about a quarter of the time of 9 for a few percent more bytes.
+const BROTLI_QUALITY_FIRST: u32 = 4;
+const GZIP_LEVEL_FIRST: u32 = 4;
 
 impl Encoding {
     /// The token of `Content-Encoding`; `None` for identity, which is not named.
@@ -48,28 +53,37 @@ impl Encoding {
 
     /// What is appended to the body's hash to make the ETag of this coding, so
     /// that every representation has its own strong validator.
-    pub fn etag_suffix(self) -> &'static str {
-        match self {
-            Encoding::Identity => "",
-            Encoding::Gzip => "-gz",
-            Encoding::Brotli => "-br",
+    pub fn etag_suffix(self, best: bool) -> &'static str {
+        match (self, best) {
+            (Encoding::Identity, _) => "",
+            (Encoding::Gzip, true) => "-gz",
+            (Encoding::Brotli, true) => "-br",
+            // The quick first compression has other bytes: its own validator.
+            (Encoding::Gzip, false) => "-gz1",
+            (Encoding::Brotli, false) => "-br1",
         }
     }
 
-    /// The body in this coding.
-    pub fn compress(self, body: &[u8]) -> Bytes {
+    /// The body in this coding, at the best quality or at the quick one of a
+    /// first compression.
+    pub fn compress(self, body: &[u8], best: bool) -> Bytes {
         match self {
             Encoding::Identity => Bytes::copy_from_slice(body),
             Encoding::Gzip => {
-                let mut out = flate2::write::GzEncoder::new(
-                    Vec::with_capacity(body.len() / 4),
-                    flate2::Compression::best(),
-                );
+                let level = if best {
+                    flate2::Compression::best()
+                } else {
+                    flate2::Compression::new(GZIP_LEVEL_FIRST)
+                };
+                let mut out =
+                    flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), level);
                 out.write_all(body).expect("writing to a Vec cannot fail");
                 Bytes::from(out.finish().expect("writing to a Vec cannot fail"))
             }
             Encoding::Brotli => {
-                let quality = if body.len() > BROTLI_LARGE {
+                let quality = if !best {
+                    BROTLI_QUALITY_FIRST
+                } else if body.len() > BROTLI_LARGE {
                     BROTLI_QUALITY_LARGE
                 } else {
                     BROTLI_QUALITY
@@ -278,7 +292,7 @@ mod tests {
         assert!(large.len() > BROTLI_LARGE);
         for body in [small.as_bytes(), large.as_bytes()] {
             for encoding in [Encoding::Identity, Encoding::Gzip, Encoding::Brotli] {
-                let coded = encoding.compress(body);
+                let coded = encoding.compress(body, true);
                 assert_eq!(decode(encoding, &coded), body, "{encoding:?}");
                 if encoding != Encoding::Identity {
                     assert!(coded.len() < body.len() / 4, "{encoding:?}");

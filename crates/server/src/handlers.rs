@@ -19,6 +19,7 @@ use epr_package::version::Version;
 
 use crate::app::AppState;
 use crate::cache::{CacheKey, CachedBody};
+use crate::encoding;
 use crate::files;
 use crate::response::{self, AppError};
 use crate::routes::{self, Resolution, Route, Routed};
@@ -87,7 +88,7 @@ async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) ->
     }
     let config = state.config();
     match route {
-        Route::Index => index_document(state, req),
+        Route::Index => index_document(state, req).await,
         Route::Health => Response::new(Body::empty()),
         Route::Favicon => {
             let mut res = Response::new(Body::from(FAVICON));
@@ -98,12 +99,12 @@ async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) ->
             response::add_cache(&mut res, config.cache_catch_all);
             res
         }
-        Route::Search => {
-            search_packages(state, req, raw_query).unwrap_or_else(IntoResponse::into_response)
-        }
-        Route::Categories => {
-            list_categories(state, req, raw_query).unwrap_or_else(IntoResponse::into_response)
-        }
+        Route::Search => query_answer(state, req, raw_query, Endpoint::Search)
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
+        Route::Categories => query_answer(state, req, raw_query, Endpoint::Categories)
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
         Route::PackageInfo { name, version } => find_package(state, req, &name, &version)
             .await
             .unwrap_or_else(IntoResponse::into_response),
@@ -123,7 +124,7 @@ async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) ->
 
 /// Answers with the body of `key` for `catalog`: from the response cache, or
 /// computed by `build` and kept (errors are answered, not kept).
-fn cached_json(
+async fn cached_json(
     state: &AppState,
     req: &Parts,
     catalog: &Arc<Catalog>,
@@ -140,7 +141,7 @@ fn cached_json(
         .responses()
         .get_or_insert_with(catalog, key, counted_build)?;
     count_cache_lookup(state, !computed);
-    Ok(answer_json(state, req, &body, max_age))
+    Ok(answer_json(state, req, body, max_age).await)
 }
 
 /// Ours: response cache hits and misses, when metrics are on.
@@ -154,17 +155,40 @@ fn count_cache_lookup(state: &AppState, hit: bool) {
     }
 }
 
-/// A cached body in the coding the request asks for, or 304.
-fn answer_json(
+/// Bodies at least this long are compressed off the serving thread (brotli takes
+/// about a millisecond per 16 KiB at its quality here).
+const COMPRESS_OFF_THREAD: usize = 16 * 1024;
+
+/// A cached body in the coding the request asks for, or 304. A large body not
+/// yet compressed in that coding is compressed on the heavy pool first.
+async fn answer_json(
     state: &AppState,
     req: &Parts,
-    body: &Arc<CachedBody>,
+    body: Arc<CachedBody>,
     max_age: Duration,
 ) -> Response {
-    response::negotiated_json(&req.method, &req.headers, state.responses(), body, max_age)
+    let wanted = encoding::negotiate(&req.headers);
+    let best = body.note_served();
+    if body.identity().len() >= COMPRESS_OFF_THREAD && !body.is_encoded(wanted, best) {
+        let (st, b) = (state.clone(), body.clone());
+        // Should it fail, the request compresses the body itself below.
+        let _ = state
+            .run_heavy(move || {
+                st.responses().encoded(&b, wanted, best);
+            })
+            .await;
+    }
+    response::negotiated_json(
+        &req.method,
+        &req.headers,
+        state.responses(),
+        &body,
+        max_age,
+        best,
+    )
 }
 
-fn index_document(state: &AppState, req: &Parts) -> Response {
+async fn index_document(state: &AppState, req: &Parts) -> Response {
     use epr_package::decode::ObjBuilder;
     let c = state.config();
     let build = || -> Result<Bytes, AppError> {
@@ -182,42 +206,83 @@ fn index_document(state: &AppState, req: &Parts) -> Response {
         c.cache_index,
         build,
     )
+    .await
     .unwrap_or_else(IntoResponse::into_response)
 }
 
-fn search_packages(state: &AppState, req: &Parts, raw_query: &str) -> Result<Response, AppError> {
+/// A `/search` or `/categories` answer. A raw query seen before is an alias of
+/// its parsed form; a new one is parsed, and a filter not seen before is
+/// computed on the heavy pool and kept under both. Busting the cache with
+/// parameters the search ignores or in another order costs a parse, not a search.
+async fn query_answer(
+    state: &AppState,
+    req: &Parts,
+    raw_query: &str,
+    endpoint: Endpoint,
+) -> Result<Response, AppError> {
     let c = state.config();
-    let catalog = state.catalog();
-    let build = || -> Result<Bytes, AppError> {
-        let pairs = query::parse_pairs(raw_query);
-        let filter =
-            query::parse_filter(&pairs, Endpoint::Search, c.allow_unknown_query_parameters)
-                .map_err(|e| AppError::BadRequest(e.0))?;
-        let hits = search::search(&catalog, &filter, &mut state.indexer_timer())
-            .map_err(|e| AppError::NotFound(e.to_string()))?;
-        Ok(Bytes::from(search::render_search(&hits)))
+    let (raw_key, max_age) = match endpoint {
+        Endpoint::Search => (CacheKey::Search(raw_query.to_string()), c.cache_search),
+        Endpoint::Categories => (
+            CacheKey::Categories(raw_query.to_string()),
+            c.cache_categories,
+        ),
     };
-    let key = CacheKey::Search(raw_query.to_string());
-    cached_json(state, req, &catalog, key, c.cache_search, build)
+    let catalog = state.catalog();
+    let cache = state.responses();
+    if let Some(body) = cache.get(&catalog, &raw_key) {
+        count_cache_lookup(state, true);
+        return Ok(answer_json(state, req, body, max_age).await);
+    }
+    let pairs = query::parse_pairs(raw_query);
+    let filter = query::parse_filter(&pairs, endpoint, c.allow_unknown_query_parameters)
+        .map_err(|e| AppError::BadRequest(e.0))?;
+    // The parse is the whole of what the answer depends on: its debug form
+    // names every field.
+    let parsed = format!("{filter:?}");
+    let key = match endpoint {
+        Endpoint::Search => CacheKey::SearchFilter(parsed),
+        Endpoint::Categories => CacheKey::CategoriesFilter(parsed),
+    };
+    let body = match cache.get(&catalog, &key) {
+        Some(body) => {
+            count_cache_lookup(state, true);
+            body
+        }
+        None => {
+            count_cache_lookup(state, false);
+            let (st, computed_from) = (state.clone(), catalog.clone());
+            let bytes = state
+                .run_heavy(move || render_query(&st, &computed_from, &filter, endpoint))
+                .await??;
+            cache.get_or_insert_with(&catalog, key, || Ok::<_, AppError>(bytes))?
+        }
+    };
+    cache.alias(&catalog, raw_key, &body);
+    Ok(answer_json(state, req, body, max_age).await)
 }
 
-fn list_categories(state: &AppState, req: &Parts, raw_query: &str) -> Result<Response, AppError> {
-    let c = state.config();
-    let catalog = state.catalog();
-    let build = || -> Result<Bytes, AppError> {
-        let pairs = query::parse_pairs(raw_query);
-        let filter = query::parse_filter(
-            &pairs,
-            Endpoint::Categories,
-            c.allow_unknown_query_parameters,
-        )
-        .map_err(|e| AppError::BadRequest(e.0))?;
-        let counts = search::count_categories(&catalog, &filter, &mut state.indexer_timer())
-            .map_err(|e| AppError::NotFound(e.to_string()))?;
-        Ok(Bytes::from(search::render_categories(&counts)))
+/// The body of `/search` or `/categories` for `filter`.
+fn render_query(
+    state: &AppState,
+    catalog: &Catalog,
+    filter: &query::Filter,
+    endpoint: Endpoint,
+) -> Result<Bytes, AppError> {
+    let not_found = |e: search::SearchError| AppError::NotFound(e.to_string());
+    let body = match endpoint {
+        Endpoint::Search => {
+            let hits =
+                search::search(catalog, filter, &mut state.indexer_timer()).map_err(not_found)?;
+            search::render_search(&hits)
+        }
+        Endpoint::Categories => {
+            let counts = search::count_categories(catalog, filter, &mut state.indexer_timer())
+                .map_err(not_found)?;
+            search::render_categories(&counts)
+        }
     };
-    let key = CacheKey::Categories(raw_query.to_string());
-    cached_json(state, req, &catalog, key, c.cache_categories, build)
+    Ok(Bytes::from(body))
 }
 
 async fn find_package(
@@ -242,7 +307,7 @@ async fn find_package(
             cache.insert(&catalog, key, bytes)
         }
     };
-    Ok(answer_json(state, req, &body, state.config().cache_index))
+    Ok(answer_json(state, req, body, state.config().cache_index).await)
 }
 
 /// The `/package/{name}/{version}/` body. A storage package's manifest is read from

@@ -130,7 +130,15 @@ fn answer(
     body: &std::sync::Arc<CachedBody>,
     max_age: std::time::Duration,
 ) -> Response {
-    response::negotiated_json(&req.method, &req.headers, state.responses(), body, max_age)
+    let best = body.note_served();
+    response::negotiated_json(
+        &req.method,
+        &req.headers,
+        state.responses(),
+        body,
+        max_age,
+        best,
+    )
 }
 
 async fn search_packages(

@@ -126,7 +126,7 @@ pub fn add_cors(res: &mut Response) {
 }
 
 /// A cached JSON body as this request wants it: in the coding `Accept-Encoding`
-/// prefers, with its ETag, `Vary: Accept-Encoding` and the public cache headers;
+/// prefers (at the best quality when `best`, see [`CachedBody::note_served`]), with its ETag, `Vary: Accept-Encoding` and the public cache headers;
 /// `304 Not Modified` (no body) when `If-None-Match` names that ETag. Without
 /// `Accept-Encoding` the body is the upstream's bytes.
 pub fn negotiated_json(
@@ -135,9 +135,10 @@ pub fn negotiated_json(
     cache: &ResponseCache,
     body: &Arc<CachedBody>,
     max_age: Duration,
+    best: bool,
 ) -> Response {
-    let (coding, bytes) = cache.encoded(body, encoding::negotiate(request));
-    let etag = body.etag(coding);
+    let (coding, bytes, best) = cache.encoded(body, encoding::negotiate(request), best);
+    let etag = body.etag(coding, best);
     // The other methods act like GET here (spec/api.md §1.1) but a 304 is only
     // an answer to GET and HEAD (RFC 9110 §13.1.2); they get the body.
     let not_modified =
