@@ -103,7 +103,7 @@ def main():
     build = subprocess.run(["cargo", "fuzz", "build", "--sanitizer", "none"], cwd=os.path.join(ROOT, "fuzz"))
     if build.returncode != 0:
         sys.exit("building the fuzz targets failed")
-    base = a.keep_corpus or os.path.join(ROOT, "target", "fuzz-corpus")
+    base = os.path.abspath(a.keep_corpus or os.path.join(ROOT, "target", "fuzz-corpus"))
     results = []
     for target in a.targets.split(","):
         corpus = os.path.join(base, target)
