@@ -53,7 +53,7 @@ pub struct VerifyArgs {
     /// The package zip.
     #[arg(value_name = "ZIP")]
     pub zip: PathBuf,
-    /// The detached signature [default: <ZIP>.sig].
+    /// The detached signature [default: the zip's path with `.sig` appended].
     #[arg(value_name = "SIGNATURE")]
     pub signature: Option<PathBuf>,
 }

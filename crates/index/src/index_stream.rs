@@ -10,7 +10,7 @@
 //! The scan checks the structure the items sit in (the top-level object, its keys, the
 //! array's brackets and commas); each item's own syntax is checked by the serde decoder
 //! the caller runs on it, and every other top-level value is checked here the same way.
-//! The rules are those of [`crate::index_scan`]: `packages` matched exactly, a second
+//! The rules are those of `crate::index_scan`: `packages` matched exactly, a second
 //! `packages` refused, other keys skipped.
 
 use std::io::Read;

@@ -78,7 +78,7 @@ pub struct TemplateInfo {
     /// `None` when the template has no `categories` key.
     pub categories: Option<Vec<String>>,
     /// The search-entry form of the template (§4.1 item 12), printed where a
-    /// `/search` entry has it ([`crate::search_text`]).
+    /// `/search` entry has it (`crate::search_text`).
     pub search_text: String,
 }
 
@@ -254,7 +254,7 @@ impl Package {
     /// This package without the parts that only its `/package/{name}/{version}/`
     /// document prints: what a catalog keeps of a package whose document it can read
     /// again from elsewhere (see [`crate::index_summary`]).
-    /// The `/search` entry stays, printed ([`crate::search_text`]); the JSON trees
+    /// The `/search` entry stays, printed (`crate::search_text`); the JSON trees
     /// of both documents go.
     pub fn into_summary(mut self) -> Package {
         self.doc = Doc {

@@ -324,7 +324,7 @@ impl ResponseCache {
     }
 
     /// Makes `alias` answer with `body`, an entry computed from `catalog` (see
-    /// [`Held::Alias`]); charged its key and overhead only.
+    /// `Held::Alias`); charged its key and overhead only.
     pub fn alias(&self, catalog: &Arc<Catalog>, alias: CacheKey, body: &Arc<CachedBody>) {
         let charge = 2 * alias.text_len() + ENTRY_OVERHEAD;
         let mut inner = self.lock();

@@ -474,7 +474,7 @@ struct Limits {
     idle: Duration,
 }
 
-/// A connection's IO that times out by the [`Clocks`] (see the module's doc).
+/// A connection's IO that times out by the `Clocks` (see the module's doc).
 pub struct Watched<IO> {
     inner: IO,
     clocks: Arc<Mutex<Clocks>>,

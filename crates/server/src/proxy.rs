@@ -2,11 +2,11 @@
 //! registry, the upstream, are offered beside the local ones.
 //!
 //! - `/search` and `/categories` join the local answer with the upstream's
-//!   answer to the same query ([`merge`]).
+//!   answer to the same query (`merge`).
 //! - `/package/{n}/{v}/`, static files, zips and signatures of a package not
 //!   found locally are looked up upstream: its document is printed again, its
 //!   files are `301` redirects to the upstream.
-//! - The upstream is asked with retries and a timeout ([`client`]); when it
+//! - The upstream is asked with retries and a timeout (`client`); when it
 //!   cannot answer, the client gets `500 internal server error` and the cause is
 //!   logged here, once.
 //!

@@ -23,7 +23,7 @@ pub enum ProxyConfigError {
 /// Asking the upstream failed; the client sees `500 internal server error`.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
-    /// Its message is in `source`: see [`with_causes`].
+    /// Its message is in `source`: see `with_causes`.
     #[error("GET {url}")]
     Request {
         url: String,

@@ -2,7 +2,7 @@
 //! pipelines (spec/package-format.md §6, rules 1, 2, 5–11, 13, 16, 20, 33–35, 38, 44
 //! and 45), ported from package-spec's `code/go/internal/validator/semantic`.
 //!
-//! The rules on field definitions share one reading of the fields files ([`model`]).
+//! The rules on field definitions share one reading of the fields files (`model`).
 //! Rule 44 only runs in package-spec's source mode, which we do not have; it is kept
 //! in [`SOURCE_ONLY_RULES`].
 

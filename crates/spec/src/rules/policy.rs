@@ -6,7 +6,7 @@
 //! with yaml.v3: a missing or mistyped value reads as the zero value (empty string,
 //! `false`, no items). Mistyped values are the schema pass's business, so the rules
 //! never report them and never fail on them. Messages are the Go messages after their
-//! `file "<path>" is invalid: ` prefix; the file goes into [`Problem::file`].
+//! `file "<path>" is invalid: ` prefix; the file goes into `Problem::file`.
 
 use epr_package::yaml::{Node, Value};
 // Shared by the submodules, which quote names as Go's `%q` does.

@@ -12,7 +12,7 @@
 //! closest (its "score"); package-spec then rewrites those errors into
 //! `rename "message" to "event.original" processor requires ...` with code JSE00001,
 //! but only under `processors` (its patterns name that key): under `on_failure` the
-//! plain gojsonschema messages remain. [`RenameRule`] reproduces this.
+//! plain gojsonschema messages remain. `RenameRule` reproduces this.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

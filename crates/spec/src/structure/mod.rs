@@ -3,7 +3,7 @@
 //! is checked against.
 //!
 //! The folder specs of package-spec are written in Rust ([`spec`] is the language,
-//! [`integration`], [`input`], [`content`] and [`dev`] the trees), built for the
+//! `integration`, `input`, `content` and `dev` the trees), built for the
 //! package's type and `format_version`, and walked folder by folder as package-spec's
 //! `validator.Validate` does, with its messages and in its order: per folder, the
 //! entry-count limit, the beta check, each entry in name order, the total size, then

@@ -1,6 +1,6 @@
 //! The folder-spec language of package-spec (spec/package-format.md §4) as Rust data:
 //! one [`Item`] per file or folder the spec describes, built with small constructors
-//! ([`file`], [`files`], [`folder`], [`folders`]) and chained setters, so that the
+//! ([`file()`], [`files`], [`folder`], [`folders`]) and chained setters, so that the
 //! trees in the sibling modules read like the `spec.yml` files they come from.
 //!
 //! A tree is built for one package (its type and `format_version`), then
