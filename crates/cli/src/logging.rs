@@ -382,6 +382,11 @@ pub fn init(level: &str, kind: &str) -> anyhow::Result<Guards> {
         traces = Some(tracing);
     }
     tracing_subscriber::registry().with(layers).init();
+    // A panic (a bug, ours or a dependency's; the YAML parser's is caught and
+    // refused) is logged like everything else, not as raw text on stderr.
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!(error.message = %info, "a thread panicked");
+    }));
     if let Some(s) = &settings {
         tracing::info!(
             endpoint = s.endpoint.as_deref().unwrap_or("(OTEL_EXPORTER_OTLP_* variables)"),
