@@ -6,6 +6,8 @@
 Corpora, prepared in a work folder (--work DIR keeps it and reuses what is there):
   zips           the real packages of --corpus (185 zips), copied into one folder;
   folders        the same, unpacked into <name>/<version>/ folders;
+  zips-vN, folders-vN  N package versions (--local-versions N), the corpus's and copies of
+                 them with rewritten versions (X.Y.Z becomes X.Y.(1000+k)), as zips and unpacked;
   bucket-N       a Package Storage v2 bucket whose index holds N synthetic versions made
                  from those zips (crates/storage/examples/make_bucket.rs), for each N
                  of --versions. Only the index is written, no artifacts.
@@ -50,7 +52,7 @@ no answer at all (that one after printing every figure). Results: docs/PERFORMAN
 import argparse, gzip, hashlib, http.client, json, os, re, shutil, signal
 import subprocess, sys, tempfile, time
 
-from benchlib import free_port, machine, med, proc_status, run, unpack_package_zip
+from benchlib import free_port, machine, med, proc_status, run, unpack_package_zip, zip_with_version
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
@@ -178,6 +180,25 @@ def make_folders(zip_dir, zips, dest):
         unpack_package_zip(os.path.join(zip_dir, z), dest)
 
 
+def make_versioned_zips(a, zips, versions, dest):
+    """`versions` package versions as zips: the corpus's, then copies of them with
+    rewritten versions (`X.Y.Z` becomes `X.Y.(1000+k)`), round-robin over the
+    packages, as make_bucket makes its synthetic versions."""
+    os.makedirs(dest)
+    for z in zips:
+        shutil.copy(os.path.join(a.corpus, z), dest)
+    made, k = len(zips), 0
+    while made < versions:
+        for z in zips:
+            if made >= versions:
+                break
+            version = z[:-4].rsplit("-", 1)[1]
+            major, minor = version.split(".")[:2]
+            zip_with_version(os.path.join(a.corpus, z), dest, f"{major}.{minor}.{1000 + k}")
+            made += 1
+        k += 1
+
+
 def make_bucket(a, zip_dir, versions, dest):
     run([a.make_bucket, zip_dir, dest, str(versions)], stdout=sys.stderr)
 
@@ -196,6 +217,14 @@ def corpora(a, work):
     for v in a.versions:
         bucket = prepared(os.path.join(work, f"bucket-{v}-from-{n}"), lambda d: make_bucket(a, zip_dir, v, d))
         out.append((f"bucket-{v}", "bucket", bucket))
+    for v in a.local_versions:
+        vzips = prepared(os.path.join(work, f"zips-v{v}-from-{n}"),
+                         lambda d: make_versioned_zips(a, zips, v, d))
+        vzip_names = sorted(f for f in os.listdir(vzips) if f.endswith(".zip"))
+        out.append((f"zips-v{v}", "files", vzips))
+        vfolders = prepared(os.path.join(work, f"folders-v{v}-from-{n}"),
+                            lambda d: make_folders(vzips, vzip_names, d))
+        out.append((f"folders-v{v}", "files", vfolders))
     return out
 
 
@@ -539,7 +568,12 @@ def bench_corpus(a, work, label, kind, path):
             try:
                 r = {"startup_s": reg.wait_ready(a.ready_timeout)}
                 r["hwm_ready_kib"] = reg.hwm_kib()
-                loaded = reg.logged("packages loaded")
+                # The log is written every few milliseconds: the line may lag /health.
+                for _ in range(100):
+                    loaded = reg.logged("packages loaded")
+                    if loaded:
+                        break
+                    time.sleep(0.01)
                 r["packages"], r["load_elapsed_ms"] = loaded.get("packages"), loaded.get("elapsed_ms")
                 if queries is None:
                     queries = resolve_queries(reg, kind)
@@ -656,6 +690,13 @@ def report_targets(res):
     if "bucket-10000" in c:
         peak = max(max(r["hwm_ready_kib"], r.get("hwm_after_load_kib", 0)) for r in c["bucket-10000"]["runs"])
         rows.append(("peak RSS, bucket-10000", "≤ 100 MB", f"{peak * 1024 / 1e6:.0f} MB", peak * 1024 <= 100e6))
+    # Issue 14: 1,920 versions as zips and as folders.
+    for label in ("zips-v1920", "folders-v1920"):
+        if label in c:
+            s = med([r["startup_s"] for r in c[label]["runs"]])
+            rows.append((f"startup, {label}", "≤ 1 s", f"{s:.3f} s", s <= 1.0))
+            peak = max(max(r["hwm_ready_kib"], r.get("hwm_after_load_kib", 0)) for r in c[label]["runs"])
+            rows.append((f"peak RSS, {label}", "≤ 100 MB", f"{peak * 1024 / 1e6:.0f} MB", peak * 1024 <= 100e6))
     if "zips" in c and "load" in c["zips"]["runs"][0]:
         for key in ("search", "search_gzip", "search_any_spec", "search_any_spec_gzip"):
             runs = c["zips"]["runs"]
@@ -683,6 +724,9 @@ def parse_args():
     ap.add_argument("--runs", type=int, help="runs per corpus (default 5; --smoke: 1)")
     ap.add_argument("--versions", help="bucket sizes, comma-separated, 0 or empty: none "
                     "(default 10000,100000; --smoke: none)")
+    ap.add_argument("--local-versions", default="",
+                    help="also serve N package versions as zips and as folders (copies of the "
+                         "corpus with rewritten versions), for each N, comma-separated")
     ap.add_argument("--corpora", default="zips,folders",
                     help="file corpora to serve: zips, folders, both or none (default zips,folders)")
     ap.add_argument("--load-on", default="zips",
@@ -708,8 +752,10 @@ def parse_args():
     a.duration = pick(a.duration, 10, 1)
     a.warmup = pick(a.warmup, 2, 0)
     a.versions = [int(v) for v in pick(a.versions, "10000,100000", "").split(",") if v.strip() and int(v)]
+    a.local_versions = [int(v) for v in a.local_versions.split(",") if v.strip() and int(v)]
     a.corpora = [c for c in a.corpora.split(",") if c in ("zips", "folders")]
-    labels = ["zips", "folders"] + [f"bucket-{v}" for v in a.versions]
+    labels = ["zips", "folders"] + [f"bucket-{v}" for v in a.versions] + \
+        [f"{kind}-v{v}" for v in a.local_versions for kind in ("zips", "folders")]
     a.load_on = labels if a.load_on == "all" else a.load_on.split(",")
     a.corpus = os.path.abspath(a.corpus)
     a.binary = os.path.abspath(a.binary)

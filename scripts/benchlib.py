@@ -4,7 +4,7 @@ machine's description, and unpacking a package zip into the <name>/<version>/ la
 Standard library only, like the scripts; they import it from their own folder.
 """
 
-import os, platform, socket, statistics, subprocess, zipfile
+import os, platform, re, socket, statistics, subprocess, zipfile
 
 
 def run(cmd, **kw):
@@ -63,3 +63,18 @@ def unpack_package_zip(zip_path, dest):
     with zipfile.ZipFile(zip_path) as z:
         z.extractall(target)
     os.rename(os.path.join(target, stem), os.path.join(target, version))
+
+
+def zip_with_version(src_zip, out_dir, version):
+    """A copy of package zip `src_zip` as `version`: the root folder renamed and the
+    manifest's `version:` line rewritten, the rest as it was. Returns its path."""
+    name = os.path.basename(src_zip)[:-4].rsplit("-", 1)[0]
+    out = os.path.join(out_dir, f"{name}-{version}.zip")
+    with zipfile.ZipFile(src_zip) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            rest = info.filename.split("/", 1)[1] if "/" in info.filename else ""
+            if rest == "manifest.yml":
+                data = re.sub(rb"(?m)^version: .*$", f"version: {version}".encode(), data, count=1)
+            dst.writestr(f"{name}-{version}/{rest}", data)
+    return out

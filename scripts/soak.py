@@ -22,31 +22,19 @@ median RSS of the last 2 minutes against the median of the 2 minutes after the
 warm-up. Exits non-zero when a request fails, a reload or publish fails, or the
 registry logs an error. Needs wrk and gpg. Results: docs/RELIABILITY.md.
 """
-import argparse, io, json, os, re, shutil, statistics, subprocess, sys, tempfile, threading, time
-import zipfile
+import argparse, json, os, re, shutil, statistics, subprocess, sys, tempfile, threading, time
 
 import bench_load as bl
-from benchlib import machine, proc_status
+from benchlib import machine, proc_status, zip_with_version
 
 KIBANA = "/search?kibana.version=8.5.0&prerelease=false"
 
 
 def new_version(src_zip, out_dir, patch):
-    """A copy of package zip `src_zip` whose version's patch is `patch`: the root
-    folder renamed and the manifest's `version:` line rewritten. Returns its path."""
-    stem = os.path.basename(src_zip)[:-4]
-    name, version = stem.rsplit("-", 1)
+    """A copy of package zip `src_zip` with the patch of its version set to `patch`."""
+    version = os.path.basename(src_zip)[:-4].rsplit("-", 1)[1]
     major, minor = version.split(".")[:2]
-    new = f"{major}.{minor}.{patch}"
-    out = os.path.join(out_dir, f"{name}-{new}.zip")
-    with zipfile.ZipFile(src_zip) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            rest = info.filename.split("/", 1)[1] if "/" in info.filename else ""
-            if rest == "manifest.yml":
-                data = re.sub(rb"(?m)^version: .*$", f"version: {new}".encode(), data, count=1)
-            dst.writestr(f"{name}-{new}/{rest}", data)
-    return out
+    return zip_with_version(src_zip, out_dir, f"{major}.{minor}.{patch}")
 
 
 class Signer:
