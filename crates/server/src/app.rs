@@ -201,14 +201,84 @@ impl AppState {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, crate::response::AppError> {
-        let _permit = self
+        let permit = self
             .0
             .heavy_permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .expect("the semaphore is never closed");
-        tokio::task::spawn_blocking(work).await.map_err(|e| {
+        // The permit goes with the work: a client that leaves does not free its
+        // slot while its work still runs (a client leaving at once could
+        // otherwise start work without bound).
+        let held = move || {
+            let _permit = permit;
+            work()
+        };
+        tokio::task::spawn_blocking(held).await.map_err(|e| {
             crate::response::AppError::internal(format_args!("heavy work failed: {e}"))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Condvar, Mutex};
+
+    /// A client that leaves while its heavy work runs must not free the work's
+    /// slot: otherwise clients leaving at once could start work without bound.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn heavy_work_keeps_its_slot_after_its_client_leaves() {
+        let state = AppState::new(ServerConfig::default(), Catalog::default());
+        let slots = heavy_tasks();
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        // Opened however the test ends: the runtime waits for blocked work.
+        struct Opens(Arc<(Mutex<bool>, Condvar)>);
+        impl Drop for Opens {
+            fn drop(&mut self) {
+                *self.0.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+                self.0.1.notify_all();
+            }
+        }
+        let opens = Opens(gate.clone());
+        let clients: Vec<_> = (0..slots)
+            .map(|_| {
+                let (state, gate) = (state.clone(), gate.clone());
+                tokio::spawn(async move {
+                    state
+                        .run_heavy(move || {
+                            let (open, opened) = &*gate;
+                            let mut open = open.lock().unwrap();
+                            while !*open {
+                                open = opened.wait(open).unwrap();
+                            }
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let permits = || state.0.heavy_permits.available_permits();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while permits() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the work never held its slots"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        for client in &clients {
+            client.abort();
+        }
+        for client in clients {
+            let _ = client.await;
+        }
+        assert_eq!(permits(), 0, "the work still runs, so its slots stay taken");
+        drop(opens);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while permits() < slots {
+            assert!(std::time::Instant::now() < deadline, "slots never freed");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 }
