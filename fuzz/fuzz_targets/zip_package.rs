@@ -3,6 +3,8 @@
 //! of an archive that opens is read within its limits.
 #![no_main]
 
+mod common;
+
 use std::sync::{Arc, OnceLock};
 
 use epr_package::fs::{MAX_FILE_SIZE, PackageFs, ZipFs};
@@ -16,7 +18,7 @@ fn scratch() -> &'static std::path::Path {
         .path()
 }
 
-fuzz_target!(|bytes: &[u8]| {
+fuzz_target!(init: common::tolerate_the_caught_yaml_panic(), |bytes: &[u8]| {
     let path = scratch().join("p-1.0.0.zip");
     std::fs::write(&path, bytes).expect("the scratch file is writable");
     let Ok(Some(zip)) = ZipFs::open(&path) else {
