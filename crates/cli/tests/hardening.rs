@@ -28,6 +28,19 @@ fn write_zip_package(dir: &Path, name: &str, version: &str) {
     zip.finish().unwrap();
 }
 
+/// `publish ZIP` into the `file://` bucket at `bucket`, trusting `keyring`.
+fn publish_command(bucket: &Path, keyring: &Path, zip: &Path) -> Command {
+    let mut command = bin();
+    command
+        .arg("publish")
+        .arg("--storage")
+        .arg(format!("file://{}", bucket.display()))
+        .arg("--keyring")
+        .arg(keyring)
+        .arg(zip);
+    command
+}
+
 /// The descriptors the process holds now.
 fn open_descriptors(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -180,18 +193,12 @@ fn a_huge_manifest_is_refused_before_it_is_read() {
         run_measured(c)
     };
     let publish = |zip: &Path| {
-        let sig =
-            epr_storage::signature::sign_detached(&signer.secret, &std::fs::read(zip).unwrap())
-                .unwrap();
-        std::fs::write(format!("{}.sig", zip.display()), sig).unwrap();
-        let mut c = bin();
-        c.arg("publish")
-            .arg("--storage")
-            .arg(format!("file://{}", tmp.path().join("bucket").display()))
-            .arg("--keyring")
-            .arg(&signer.keyring)
-            .arg(zip);
-        run_measured(c)
+        sign_beside(&signer, zip);
+        run_measured(publish_command(
+            &tmp.path().join("bucket"),
+            &signer.keyring,
+            zip,
+        ))
     };
     compare("validate", validate(&small), validate(&hostile));
     compare("serve", serve(&small_dir), serve(&hostile_dir));
@@ -297,14 +304,7 @@ fn publish_refuses_a_huge_candidate_before_reading_it() {
         .unwrap()
         .set_len(300 << 20)
         .unwrap();
-    let mut command = bin();
-    command
-        .arg("publish")
-        .arg("--storage")
-        .arg(format!("file://{}", tmp.path().join("bucket").display()))
-        .arg("--keyring")
-        .arg(&signer.keyring)
-        .arg(&zip);
+    let command = publish_command(&tmp.path().join("bucket"), &signer.keyring, &zip);
     let (code, log, peak) = run_measured(command);
     eprintln!("publish of a 300 MiB candidate: peak {peak} MiB");
     assert_eq!(code, Some(1), "{log}");
@@ -370,10 +370,7 @@ fn a_manifest_that_is_not_utf8_is_refused_everywhere() {
     }
     to.finish().unwrap();
     let signer = signer(tmp.path(), "Trusted");
-    let sig =
-        epr_storage::signature::sign_detached(&signer.secret, &std::fs::read(&zip_path).unwrap())
-            .unwrap();
-    std::fs::write(format!("{}.sig", zip_path.display()), sig).unwrap();
+    sign_beside(&signer, &zip_path);
     let config = write_config(tmp.path(), &[&dir]);
 
     let validate = bin().arg("validate").arg(&zip_path).output().unwrap();
@@ -382,13 +379,7 @@ fn a_manifest_that_is_not_utf8_is_refused_everywhere() {
         .args(["--require-package-signatures=false", "--dry-run"])
         .output()
         .unwrap();
-    let publish = bin()
-        .arg("publish")
-        .arg("--storage")
-        .arg(format!("file://{}", tmp.path().join("bucket").display()))
-        .arg("--keyring")
-        .arg(&signer.keyring)
-        .arg(&zip_path)
+    let publish = publish_command(&tmp.path().join("bucket"), &signer.keyring, &zip_path)
         .output()
         .unwrap();
     for (what, out) in [
@@ -448,17 +439,10 @@ fn validate_and_publish_agree_on_a_lying_entry() {
     declare_entry_size(&mut bytes, readme, actual + 1);
     std::fs::write(&zip, &bytes).unwrap();
     let signer = signer(tmp.path(), "Trusted");
-    let sig = epr_storage::signature::sign_detached(&signer.secret, &bytes).unwrap();
-    std::fs::write(format!("{}.sig", zip.display()), sig).unwrap();
+    sign_beside(&signer, &zip);
 
     let validate = bin().arg("validate").arg(&zip).output().unwrap();
-    let publish = bin()
-        .arg("publish")
-        .arg("--storage")
-        .arg(format!("file://{}", tmp.path().join("bucket").display()))
-        .arg("--keyring")
-        .arg(&signer.keyring)
-        .arg(&zip)
+    let publish = publish_command(&tmp.path().join("bucket"), &signer.keyring, &zip)
         .output()
         .unwrap();
     for (what, out) in [("validate", validate), ("publish", publish)] {

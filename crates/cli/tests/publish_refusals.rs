@@ -10,16 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::*;
-use epr_storage::signature::sign_detached;
 
 fn built_fixture(out: &Path) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/source/hello_logs");
     epr_spec::build::build(&src, out).unwrap()
-}
-
-fn sign(signer: &Signer, zip: &Path) {
-    let sig = sign_detached(&signer.secret, &std::fs::read(zip).unwrap()).unwrap();
-    std::fs::write(format!("{}.sig", zip.display()), sig).unwrap();
 }
 
 /// Rewrites a zip entry by entry: `rename` maps names, `edit` may change contents.
@@ -111,7 +105,7 @@ fn refusals_name_the_reason_and_change_nothing() {
 
     // Something published first, so that "unchanged" covers a real index.
     let good = built_fixture(&tmp.path().join("good"));
-    sign(&trusted, &good);
+    sign_beside(&trusted, &good);
     let o = publish(&bucket, &trusted.keyring, &good);
     assert_eq!(
         o.status.code(),
@@ -156,7 +150,7 @@ fn refusals_name_the_reason_and_change_nothing() {
 
     // A key not in the keyring.
     let zip = copy_of_valid("stranger");
-    sign(&stranger, &zip);
+    sign_beside(&stranger, &zip);
     assert_refused(&bucket, &trusted.keyring, &zip, "signature refused");
 
     // No signature at all.
@@ -167,7 +161,7 @@ fn refusals_name_the_reason_and_change_nothing() {
     let zip = case("corrupt");
     let bytes = std::fs::read(&valid).unwrap();
     std::fs::write(&zip, &bytes[..bytes.len() / 2]).unwrap();
-    sign(&trusted, &zip);
+    sign_beside(&trusted, &zip);
     assert_refused(
         &bucket,
         &trusted.keyring,
@@ -181,7 +175,7 @@ fn refusals_name_the_reason_and_change_nothing() {
         "hello_logs-1.0.1/manifest.yml" => replace(b, "title: Hello Logs\n", ""),
         _ => b,
     });
-    sign(&trusted, &zip);
+    sign_beside(&trusted, &zip);
     assert_refused(&bucket, &trusted.keyring, &zip, "invalid package");
 
     // A root folder that is not {name}-{version}.
@@ -192,7 +186,7 @@ fn refusals_name_the_reason_and_change_nothing() {
         |n| n.replace("hello_logs-1.0.1/", "hello-1.0.1/"),
         |_, b| b,
     );
-    sign(&trusted, &zip);
+    sign_beside(&trusted, &zip);
     assert_refused(&bucket, &trusted.keyring, &zip, "root folder");
 
     // The published version again, with other bytes.
@@ -206,7 +200,7 @@ fn refusals_name_the_reason_and_change_nothing() {
             b
         }
     });
-    sign(&trusted, &zip);
+    sign_beside(&trusted, &zip);
     assert_refused(
         &bucket,
         &trusted.keyring,
@@ -235,9 +229,9 @@ fn the_worker_publishes_the_queue_and_keeps_refusals_with_a_reason() {
         dir
     };
     let good = built_fixture(&submission("ci/build-1"));
-    sign(&trusted, &good);
+    sign_beside(&trusted, &good);
     let bad = built_fixture(&submission("ci/build-2"));
-    sign(&stranger, &bad);
+    sign_beside(&stranger, &bad);
     let lone = built_fixture(&submission("ci/build-3"));
     // Sparse, 300 MiB: refused from its size, never fetched.
     let huge = submission("ci/build-4").join("huge-1.0.0.zip");
@@ -297,9 +291,9 @@ fn the_worker_metrics_count_candidates_by_outcome() {
         dir
     };
     let good = built_fixture(&submission("ci/build-1"));
-    sign(&trusted, &good);
+    sign_beside(&trusted, &good);
     let bad = built_fixture(&submission("ci/build-2"));
-    sign(&stranger, &bad);
+    sign_beside(&stranger, &bad);
 
     let metrics_port = free_port();
     let child = bin()
@@ -336,7 +330,7 @@ fn the_worker_metrics_count_candidates_by_outcome() {
     wait_for("refused", 1.0);
     // The same bytes again: already published, and removed from the queue.
     let again = built_fixture(&submission("ci/build-3"));
-    sign(&trusted, &again);
+    sign_beside(&trusted, &again);
     wait_for("already_published", 1.0);
     assert_eq!(candidates("failed"), Some(0.0));
     assert!(!again.exists());
@@ -377,7 +371,7 @@ fn a_failure_after_the_claim_leaves_nothing_half_written() {
     std::fs::write(bucket.join("v2/metadata"), "in the way").unwrap();
     let trusted = signer(tmp.path(), "Trusted");
     let zip = built_fixture(&tmp.path().join("zips"));
-    sign(&trusted, &zip);
+    sign_beside(&trusted, &zip);
 
     let before = snapshot(&bucket);
     let o = publish(&bucket, &trusted.keyring, &zip);
@@ -434,7 +428,7 @@ fn legacy_packages_skip_only_the_spec_check() {
         |n| n.replace("/changelog.yml", "/old-changelog.yml"),
         |_, b| b,
     );
-    sign(&trusted, &zip);
+    sign_beside(&trusted, &zip);
     std::fs::create_dir_all(&bucket).unwrap();
     assert_refused(&bucket, &trusted.keyring, &zip, "invalid package");
     let o = legacy_publish(&zip);
@@ -465,7 +459,7 @@ fn legacy_packages_skip_only_the_spec_check() {
             _ => b,
         },
     );
-    sign(&trusted, &zip);
+    sign_beside(&trusted, &zip);
     let before = snapshot(&bucket);
     let o = legacy_publish(&zip);
     let stderr = String::from_utf8_lossy(&o.stderr);

@@ -46,7 +46,7 @@ fn publish(target: &Target, keyring: &Path, zips: &[PathBuf]) -> Output {
         .unwrap()
 }
 
-fn start_registry(target: &Target, dir: &Path, port: u16) -> Server {
+fn start_registry(target: &Target, dir: &Path, port: u16, extra: &[&str]) -> Server {
     let config = write_config(dir, &[]);
     let mut command = target.command();
     command
@@ -54,7 +54,8 @@ fn start_registry(target: &Target, dir: &Path, port: u16) -> Server {
         .args(["--feature-storage-indexer"])
         .args(["--storage-indexer-bucket-internal", &target.url])
         .args(["--storage-endpoint", &target.url])
-        .args(["--storage-indexer-watch-interval", "200ms"]);
+        .args(["--storage-indexer-watch-interval", "200ms"])
+        .args(extra);
     start_command(command, port)
 }
 
@@ -143,7 +144,7 @@ fn many_publishers_and_two_registries(target: Target) {
         .map(|(i, port)| {
             let dir = tmp.path().join(format!("registry{i}"));
             std::fs::create_dir_all(&dir).unwrap();
-            start_registry(&target, &dir, *port)
+            start_registry(&target, &dir, *port, &[])
         })
         .collect();
 
@@ -342,16 +343,13 @@ fn a_failing_bucket_keeps_the_current_catalog() {
     let dir = tmp.path().join("registry");
     std::fs::create_dir_all(&dir).unwrap();
     let metrics_port = free_port();
-    let config = write_config(&dir, &[]);
-    let mut command = target.command();
-    command
-        .args(["--config", config.to_str().unwrap()])
-        .args(["--feature-storage-indexer"])
-        .args(["--storage-indexer-bucket-internal", &target.url])
-        .args(["--storage-endpoint", &target.url])
-        .args(["--storage-indexer-watch-interval", "200ms"])
-        .args(["--metrics-address", &format!("127.0.0.1:{metrics_port}")]);
-    let _registry = start_command(command, port);
+    let metrics_address = format!("127.0.0.1:{metrics_port}");
+    let _registry = start_registry(
+        &target,
+        &dir,
+        port,
+        &["--metrics-address", &metrics_address],
+    );
     let want = vec!["steady-1.0.0".to_string()];
     wait_until_listed(port, &want);
     let failed_updates =

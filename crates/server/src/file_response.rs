@@ -27,7 +27,7 @@ use http::header::{
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
 /// Go's `sniffLen`: `DetectContentType` looks at no more than this many bytes.
-const SNIFF_LEN: usize = 512;
+pub const SNIFF_LEN: usize = 512;
 
 /// Answers a request for in-memory content the way Go's http.ServeContent does (no ETag support beyond what Go does with an absent ETag).
 ///

@@ -172,15 +172,16 @@ async fn stream_package_file(
     with_cache(res, state)
 }
 
-/// The first bytes of a file, for sniffing its type.
+/// The first bytes of a file, as many as sniffing its type looks at.
 async fn read_head(package: &Arc<Package>, file: &str) -> Result<Vec<u8>, FsError> {
     let fs = package.fs.clone();
     let path = file.to_string();
     tokio::task::spawn_blocking(move || {
         let mut head = Vec::new();
         fs.read_pieces(&path, MAX_FILE_SIZE, 0, &mut |piece| {
-            head.extend_from_slice(&piece[..piece.len().min(512 - head.len())]);
-            head.len() < 512
+            let room = file_response::SNIFF_LEN - head.len();
+            head.extend_from_slice(&piece[..piece.len().min(room)]);
+            head.len() < file_response::SNIFF_LEN
         })
         .map(|()| head)
     })

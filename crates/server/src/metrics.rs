@@ -233,11 +233,16 @@ impl Metrics {
 
     /// The OpenMetrics text of every metric.
     pub fn render(&self) -> String {
-        let mut out = String::with_capacity(16 * 1024);
-        // Writing to a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
-        out
+        render(&self.registry)
     }
+}
+
+/// The OpenMetrics text of every metric of `registry`.
+pub(crate) fn render(registry: &Registry) -> String {
+    let mut out = String::with_capacity(16 * 1024);
+    // Writing to a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut out, registry);
+    out
 }
 
 /// The upstream's `method` label: lowercase for the methods client_golang knows,

@@ -107,10 +107,7 @@ impl PublishMetrics {
 
     /// The OpenMetrics text of every metric.
     pub fn render(&self) -> String {
-        let mut out = String::with_capacity(8 * 1024);
-        // Writing to a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
-        out
+        crate::metrics::render(&self.registry)
     }
 }
 

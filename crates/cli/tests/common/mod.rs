@@ -224,8 +224,13 @@ pub fn candidate(
 ) -> PathBuf {
     let src = write_source(&tmp.join("src"), name, version, flavour);
     let zip = epr_spec::build::build(&src, out).unwrap();
-    let sig = epr_storage::signature::sign_detached(&signer.secret, &std::fs::read(&zip).unwrap())
+    sign_beside(signer, &zip);
+    zip
+}
+
+/// Signs `zip` with `signer`: its detached signature `<zip>.sig` beside it.
+pub fn sign_beside(signer: &Signer, zip: &Path) {
+    let sig = epr_storage::signature::sign_detached(&signer.secret, &std::fs::read(zip).unwrap())
         .unwrap();
     std::fs::write(format!("{}.sig", zip.display()), sig).unwrap();
-    zip
 }
