@@ -20,9 +20,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use epr_package::Package;
 use epr_package::index_entry::from_index_manifest_bytes;
 use epr_package::json::Json;
+use epr_package::{LoadOptions, Package};
 use rayon::prelude::*;
 
 use crate::index_scan::WrappedManifest;
@@ -96,6 +96,42 @@ pub enum FullDocument {
     /// documents (28 KB each) would make most of the registry's memory at 10,000
     /// versions. See [`Entry::full_from_manifest`].
     Stored(ManifestRef),
+    /// Printed from the package's files when asked for: folders and zips served
+    /// (see `epr_package::open_files`), whose full documents would otherwise be
+    /// most of the memory of a large package path. See [`document_from_files`].
+    FromFiles,
+}
+
+/// The `/package/{name}/{version}/` body of a [`FullDocument::FromFiles`] entry
+/// (`package`, shown with `deprecated`): the package loaded again from its files,
+/// without the checks it passed when first loaded. Blocks on the files.
+/// Fails when they are gone, or are now another package's.
+pub fn document_from_files(package: &Package, deprecated: Option<&Json>) -> Result<Bytes, String> {
+    let fs = package.open_files().map_err(|e| e.to_string())?;
+    let opts = LoadOptions {
+        validate: false,
+        require_signature: false,
+    };
+    let loaded = epr_package::package::load(package.location.clone(), fs, &opts)
+        .map_err(|e| e.problems.join("; "))?;
+    same_package(package, &loaded)?;
+    let document = loaded
+        .full_json(deprecated)
+        .ok_or("the package loaded without its full document")?;
+    Ok(Bytes::from(document.to_document()))
+}
+
+/// Fails unless `found` has the name and version of `expected`.
+fn same_package(expected: &Package, found: &Package) -> Result<(), String> {
+    if (found.name.as_str(), found.version.as_str())
+        != (expected.name.as_str(), expected.version.as_str())
+    {
+        return Err(format!(
+            "expected {}-{}, found {}-{}",
+            expected.name, expected.version, found.name, found.version
+        ));
+    }
+    Ok(())
 }
 
 /// One package version in the catalog, with its deprecation after propagation; its
@@ -114,13 +150,10 @@ impl Entry {
         let Listed { package, manifest } = listed;
         let full = match manifest {
             Some(manifest) => FullDocument::Stored(manifest),
-            None => {
-                let document = package.full_json(deprecated.as_ref());
-                debug_assert!(document.is_some(), "a summary without its manifest");
-                FullDocument::Ready(Bytes::from(
-                    document.map(|d| d.to_document()).unwrap_or_default(),
-                ))
-            }
+            None => match package.full_json(deprecated.as_ref()) {
+                Some(document) => FullDocument::Ready(Bytes::from(document.to_document())),
+                None => FullDocument::FromFiles,
+            },
         };
         Entry {
             package,
@@ -143,7 +176,7 @@ impl Entry {
             package: self.package.clone(),
             manifest: match &self.full {
                 FullDocument::Stored(m) => Some(m.clone()),
-                FullDocument::Ready(_) => None,
+                FullDocument::Ready(_) | FullDocument::FromFiles => None,
             },
         }
     }
@@ -163,14 +196,7 @@ impl Entry {
         };
         let package = from_index_manifest_bytes(manifest)
             .map_err(|e| format!("{}: {}", e.location, e.problems.join("; ")))?;
-        if (package.name.as_str(), package.version.as_str())
-            != (self.package.name.as_str(), self.package.version.as_str())
-        {
-            return Err(format!(
-                "expected the manifest of {}-{}, found {}-{}",
-                self.package.name, self.package.version, package.name, package.version
-            ));
-        }
+        same_package(&self.package, &package).map_err(|e| format!("not the manifest: {e}"))?;
         let document = package
             .full_json(self.deprecated.as_ref())
             .ok_or("the manifest decoded without its full document")?;

@@ -22,5 +22,5 @@ pub mod storage_index;
 
 pub use catalog::{
     Catalog, Entry, FOLDER_INDEXER, FullDocument, Indexer, Listed, ManifestRef, ManifestSource,
-    OnIndexer, STORAGE_INDEXER, StorageDelta, ZIP_INDEXER,
+    OnIndexer, STORAGE_INDEXER, StorageDelta, ZIP_INDEXER, document_from_files,
 };

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use epr_package::fs::{DirFs, Expansion, PackageFs, ZipFs};
+use epr_package::open_files::OpenPackages;
 use epr_package::required_fields::FieldsCache;
 use epr_package::version::Version;
 use epr_package::{LoadError, LoadOptions, Location, Package};
@@ -157,11 +158,15 @@ pub fn load_package_paths(
         .build();
     // Data streams share many fields files; each is checked once.
     let cache = FieldsCache::default();
+    // What is kept of each package: its summary, its files opened again through
+    // `open` when a request needs them (epr_package::open_files).
+    let open = Arc::new(OpenPackages::default());
     let load_all = |candidates: Vec<Candidate>| -> Vec<Result<Package, LoadError>> {
         let run = || {
             candidates
                 .par_iter()
                 .filter_map(|c| load_candidate(c, opts, &cache))
+                .map(|loaded| loaded.map(|p| p.into_served(&open)))
                 .collect::<Vec<_>>()
         };
         match &pool {

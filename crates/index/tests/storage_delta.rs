@@ -17,7 +17,9 @@ use epr_package::json::Json;
 fn ready_text(entry: &Entry) -> String {
     match &entry.full {
         FullDocument::Ready(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        FullDocument::Stored(_) => panic!("listed with its full document"),
+        FullDocument::Stored(_) | FullDocument::FromFiles => {
+            panic!("listed with its full document")
+        }
     }
 }
 

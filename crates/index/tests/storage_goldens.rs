@@ -136,6 +136,10 @@ fn full_body(entry: &Entry) -> String {
                 .full_from_manifest(&text.unwrap())
                 .unwrap_or_else(|e| panic!("{e}"))
         }
+        FullDocument::FromFiles => {
+            epr_index::document_from_files(&entry.package, entry.deprecated.as_ref())
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
     };
     String::from_utf8(bytes.to_vec()).unwrap()
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::open_files::FileIdentity;
+
 /// The most entries a package zip may have.
 pub const MAX_ZIP_ENTRIES: usize = 100_000;
 /// The largest file a package may hold: package-spec's largest `sizeLimit`
@@ -176,6 +178,11 @@ pub trait PackageFs: Send + Sync + std::fmt::Debug {
             }
         }
         Ok(())
+    }
+
+    /// For a zip, what the file was when it was opened (see [`ZipFs::identity`]).
+    fn zip_identity(&self) -> Option<FileIdentity> {
+        None
     }
 
     /// The entry at `path`, file or folder (folders implied by zip file names count).
@@ -373,6 +380,7 @@ pub struct ZipFs {
     /// The parsed central directory over a file that is not open: each read works
     /// on a clone, which opens the file and closes it when done.
     archive: zip::ZipArchive<OnDemandFile>,
+    identity: FileIdentity,
 }
 
 /// The file of a zip package, opened only while one of its entries is read, so
@@ -383,7 +391,7 @@ struct OnDemandFile {
     path: Arc<Path>,
     /// Length and modification time when the package was loaded: a file replaced
     /// since no longer matches the central directory read then.
-    identity: (u64, Option<SystemTime>),
+    identity: FileIdentity,
     file: Option<File>,
 }
 
@@ -446,6 +454,7 @@ impl ZipFs {
             message: e.to_string(),
         };
         let file = OnDemandFile::open(zip_path).map_err(|e| FsError::io(display.clone(), e))?;
+        let identity = file.identity;
         let mut archive = zip::ZipArchive::new(file).map_err(zip_err)?;
         if archive.len() > MAX_ZIP_ENTRIES {
             return Err(FsError::UnsafeZip {
@@ -514,6 +523,7 @@ impl ZipFs {
             // The clone holds the central directory and no open file; this one
             // closes its file as it goes.
             archive: archive.clone(),
+            identity,
         }))
     }
 
@@ -536,6 +546,11 @@ impl ZipFs {
     /// The root folder name inside the archive, without the trailing `/`.
     pub fn root_dir(&self) -> &str {
         self.root.trim_end_matches('/')
+    }
+
+    /// The length and modification time of the zip when it was opened.
+    pub fn identity(&self) -> FileIdentity {
+        self.identity
     }
 }
 
@@ -684,6 +699,10 @@ impl ZipFs {
 impl PackageFs for ZipFs {
     fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+
+    fn zip_identity(&self) -> Option<FileIdentity> {
+        Some(self.identity())
     }
 
     fn read_limited(&self, path: &str, limit: u64) -> Result<Vec<u8>, FsError> {

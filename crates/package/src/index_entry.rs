@@ -32,6 +32,7 @@ use crate::constraint::Constraints;
 use crate::decode::ObjBuilder;
 use crate::fs::EmptyFs;
 use crate::json::Json;
+use crate::open_files::Files;
 use crate::package::{Doc, LoadError, Location, Package, TemplateInfo, TemplateParts};
 use crate::version::Version;
 
@@ -193,7 +194,7 @@ pub fn from_index_manifest(manifest: &Value) -> Result<Package, LoadError> {
         discovery_datasets: discovery.datasets,
         deprecated,
         signature: None,
-        fs: Arc::new(EmptyFs),
+        files: Files::Held(Arc::new(EmptyFs)),
         search: doc.search_text(),
         doc,
     })

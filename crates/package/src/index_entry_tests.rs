@@ -121,7 +121,7 @@ fn assert_round_trip(original: &Package) {
             base_path: format!("{label}.zip")
         }
     );
-    assert!(copy.fs.entries().is_empty());
+    assert!(copy.open_files().unwrap().entries().is_empty());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! # Layout
 //!
 //! - [`fs`]: one view of a package's files, folder or zip.
+//! - [`open_files`]: served packages' files, opened again when asked for.
 //! - [`yaml`]: YAML 1.1 documents with dotted keys expanded, as the upstream reads them.
 //! - [`decode`]: typed reads from YAML that collect every problem.
 //! - [`package`]: a loaded package, its derived fields and its JSON documents.
@@ -25,6 +26,7 @@ pub mod index_entry;
 pub mod index_summary;
 pub mod json;
 pub mod manifest_parts;
+pub mod open_files;
 pub mod package;
 pub mod required_fields;
 mod search_text;

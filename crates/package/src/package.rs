@@ -12,9 +12,10 @@ use crate::categories;
 use crate::constraint::Constraints;
 use crate::data_stream::{self, DataStream};
 use crate::decode::{Obj, ObjBuilder, Problems};
-use crate::fs::PackageFs;
+use crate::fs::{FsError, PackageFs};
 use crate::json::Json;
 use crate::manifest_parts::{self as parts, url_path};
+use crate::open_files::{Files, OpenPackages};
 use crate::required_fields::FieldsCache;
 use crate::search_text::{SearchText, template_text};
 use crate::version::Version;
@@ -173,8 +174,8 @@ pub struct Package {
     /// The local `.sig` file; `None` for storage packages, whose signature is in the
     /// bucket (their `signature_path` is printed as the index gives it).
     pub signature: Option<PathBuf>,
-    /// The package's files; empty for storage packages.
-    pub fs: Arc<dyn PackageFs>,
+    /// The package's files (none for storage packages); see [`Package::open_files`].
+    pub files: Files,
     /// The `/search` entry, printed in pieces.
     pub(crate) search: SearchText,
     pub(crate) doc: Doc,
@@ -262,6 +263,40 @@ impl Package {
             ..Doc::default()
         };
         self
+    }
+
+    /// This package as a server keeps it (see [`crate::open_files`]): a summary
+    /// whose files are opened again through `open` when asked for. Its full
+    /// document is printed again from them (a catalog's `FullDocument::FromFiles`).
+    pub fn into_served(self, open: &Arc<OpenPackages>) -> Package {
+        let zip = match &self.files {
+            Files::Held(fs) => fs.zip_identity(),
+            Files::Reopened { zip, .. } => *zip,
+        };
+        Package {
+            files: Files::Reopened {
+                open: open.clone(),
+                zip,
+            },
+            ..self.into_summary()
+        }
+    }
+
+    /// The package's files: held, or opened again (which fails when they are gone
+    /// or a zip changed since it was loaded).
+    pub fn open_files(&self) -> Result<Arc<dyn PackageFs>, FsError> {
+        match &self.files {
+            Files::Held(fs) => Ok(fs.clone()),
+            Files::Reopened { open, zip } => open.open(&self.location, *zip),
+        }
+    }
+
+    /// [`Package::open_files`] when that touches no disk: the files are held or open.
+    pub fn files_if_open(&self) -> Option<Arc<dyn PackageFs>> {
+        match &self.files {
+            Files::Held(fs) => Some(fs.clone()),
+            Files::Reopened { open, .. } => open.if_open(self.location.path()),
+        }
     }
 
     /// Whether the package still has its full document (see [`Package::into_summary`]).
@@ -733,7 +768,7 @@ pub fn load_sharing(
         deprecated,
         location,
         signature,
-        fs,
+        files: Files::Held(fs),
         search: doc.search_text(),
         doc,
     })

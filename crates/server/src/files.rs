@@ -100,15 +100,24 @@ pub async fn get_package_file(
         let key = epr_storage::layout::static_file(&package.name, &package.version, file);
         return from_storage(state, req, &key).await;
     }
-    let entry = package.fs.stat(file);
+    let fs = match package_files(&package).await {
+        Ok(fs) => fs,
+        Err(e) => {
+            return AppError::internal(format_args!(
+                "opening package {name}-{version} failed: {e}"
+            ))
+            .into_response_with(Some(cache));
+        }
+    };
+    let entry = fs.stat(file);
     if let Some(entry) = entry
         .as_ref()
         .filter(|e| !e.is_dir && e.size > STREAM_ABOVE)
     {
-        return stream_package_file(state, req, &package, file, entry).await;
+        return stream_package_file(state, req, fs, file, entry).await;
     }
     let modified = entry.and_then(|m| m.modified);
-    match read_package_file(state, &catalog, &package, file).await {
+    match read_package_file(state, &catalog, &package, fs, file).await {
         Ok(data) => {
             let res = serve_content(
                 &req.method,
@@ -138,27 +147,23 @@ const STREAM_ABOVE: u64 = 1 << 20;
 async fn stream_package_file(
     state: &AppState,
     req: &Parts,
-    package: &Arc<Package>,
+    fs: Arc<dyn PackageFs>,
     file: &str,
     entry: &epr_package::fs::Entry,
 ) -> Response {
     let content_type = content_type_for(file);
     let head = if content_type.is_none() {
-        match read_head(package, file).await {
+        match read_head(fs.clone(), file).await {
             Ok(head) => head,
             Err(e) => {
-                return AppError::internal(format_args!(
-                    "reading {file} of package {}-{} failed: {e}",
-                    package.name, package.version
-                ))
-                .into_response_with(Some(state.config().cache_catch_all));
+                return AppError::internal(format_args!("reading {file} failed: {e}"))
+                    .into_response_with(Some(state.config().cache_catch_all));
             }
         }
     } else {
         Vec::new()
     };
     let permits = state.stream_permits();
-    let fs = package.fs.clone();
     let path = file.to_string();
     let res = file_response::serve_stream(
         &req.method,
@@ -173,8 +178,7 @@ async fn stream_package_file(
 }
 
 /// The first bytes of a file, as many as sniffing its type looks at.
-async fn read_head(package: &Arc<Package>, file: &str) -> Result<Vec<u8>, FsError> {
-    let fs = package.fs.clone();
+async fn read_head(fs: Arc<dyn PackageFs>, file: &str) -> Result<Vec<u8>, FsError> {
     let path = file.to_string();
     tokio::task::spawn_blocking(move || {
         let mut head = Vec::new();
@@ -234,10 +238,11 @@ async fn read_package_file(
     state: &AppState,
     catalog: &Arc<Catalog>,
     package: &Arc<Package>,
+    fs: Arc<dyn PackageFs>,
     path: &str,
 ) -> Result<Bytes, FsError> {
     let Location::Zip(_) = package.location else {
-        return read_blocking(package, path).await;
+        return read_blocking(fs, path).await;
     };
     let key = CacheKey::File {
         name: package.name.clone(),
@@ -247,13 +252,24 @@ async fn read_package_file(
     if let Some(data) = state.responses().file(catalog, &key) {
         return Ok(data);
     }
-    let data = read_blocking(package, path).await?;
+    let data = read_blocking(fs, path).await?;
     Ok(state.responses().keep_file(catalog, key, data))
 }
 
-/// Reads a file of `package` on the blocking pool.
-async fn read_blocking(package: &Arc<Package>, path: &str) -> Result<Bytes, FsError> {
-    let fs = package.fs.clone();
+/// The files of a local package: opened again on the blocking pool unless they
+/// are open (epr_package::open_files).
+async fn package_files(package: &Arc<Package>) -> Result<Arc<dyn PackageFs>, FsError> {
+    if let Some(fs) = package.files_if_open() {
+        return Ok(fs);
+    }
+    let package = package.clone();
+    tokio::task::spawn_blocking(move || package.open_files())
+        .await
+        .map_err(|e| FsError::io("", std::io::Error::other(e)))?
+}
+
+/// Reads a file on the blocking pool.
+async fn read_blocking(fs: Arc<dyn PackageFs>, path: &str) -> Result<Bytes, FsError> {
     let owned = path.to_string();
     tokio::task::spawn_blocking(move || fs.read_limited(&owned, MAX_FILE_SIZE))
         .await
@@ -368,9 +384,12 @@ async fn folder_zip(
     }
     let prefix = format!("{}-{}", package.name, package.version);
     let folder = package.clone();
-    let zipped = tokio::task::spawn_blocking(move || zip_folder(folder.fs.as_ref(), &prefix))
-        .await
-        .map_err(|e| e.to_string())??;
+    let zipped = tokio::task::spawn_blocking(move || {
+        let fs = folder.open_files().map_err(|e| e.to_string())?;
+        zip_folder(fs.as_ref(), &prefix)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
     Ok(state
         .responses()
         .keep_file(catalog, key, Bytes::from(zipped)))

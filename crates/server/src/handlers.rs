@@ -14,7 +14,7 @@ use http::request::Parts;
 
 use epr_index::query::{self, Endpoint};
 use epr_index::search;
-use epr_index::{Catalog, FullDocument};
+use epr_index::{Catalog, FullDocument, document_from_files};
 use epr_package::version::Version;
 
 use crate::app::AppState;
@@ -311,7 +311,8 @@ async fn find_package(
 }
 
 /// The `/package/{name}/{version}/` body. A storage package's manifest is read from
-/// the index file it came from and decoded now (catalog.rs says why it is not kept).
+/// the index file it came from and decoded now; a folder or zip package is loaded
+/// again from its files (catalog.rs says why neither document is kept).
 async fn full_document(
     state: &AppState,
     catalog: &Catalog,
@@ -331,6 +332,17 @@ async fn full_document(
                 .map_err(|error| {
                     AppError::internal(format_args!(
                         "cannot read the manifest of {name}-{version} from the storage index: {error}"
+                    ))
+                })
+        }
+        FullDocument::FromFiles => {
+            let (package, deprecated) = (entry.package.clone(), entry.deprecated.clone());
+            state
+                .run_heavy(move || document_from_files(&package, deprecated.as_ref()))
+                .await?
+                .map_err(|error| {
+                    AppError::internal(format_args!(
+                        "cannot print the document of {name}-{version} from its files: {error}"
                     ))
                 })
         }
