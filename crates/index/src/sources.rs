@@ -3,12 +3,13 @@
 //! any depth. Packages load in parallel; the result keeps walk order, so it is the
 //! same as loading one by one.
 
+use std::fs::FileType;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use epr_package::fs::{DirFs, Expansion, PackageFs, ZipFs};
+use epr_package::load_cache::LoadCache;
 use epr_package::open_files::OpenPackages;
-use epr_package::required_fields::FieldsCache;
 use epr_package::version::Version;
 use epr_package::{LoadError, LoadOptions, Location, Package};
 use rayon::prelude::*;
@@ -32,18 +33,12 @@ fn find_dirs(paths: &[PathBuf]) -> Vec<Candidate> {
         {
             continue; // missing or symlinked roots are skipped, as upstream does
         }
-        for name_dir in sorted_children(root) {
-            let Ok(meta) = std::fs::symlink_metadata(&name_dir) else {
-                continue;
-            };
-            if !meta.is_dir() {
+        for (name_dir, kind) in sorted_children(root) {
+            if !kind.is_dir() {
                 continue;
             }
-            for version_dir in sorted_children(&name_dir) {
-                let Ok(meta) = std::fs::symlink_metadata(&version_dir) else {
-                    continue;
-                };
-                if !meta.is_dir() {
+            for (version_dir, kind) in sorted_children(&name_dir) {
+                if !kind.is_dir() {
                     tracing::warn!(path = %version_dir.display(), "ignoring unexpected file");
                     continue;
                 }
@@ -62,19 +57,24 @@ fn find_dirs(paths: &[PathBuf]) -> Vec<Candidate> {
     out
 }
 
-/// Lists every `.zip` file under `paths`, at any depth.
+/// Lists every `.zip` file under `paths`, at any depth. Folders are listed in
+/// parallel (a folder package path holds tens of thousands of files, each looked
+/// at); the result keeps walk order.
 fn find_zips(paths: &[PathBuf]) -> Vec<Candidate> {
-    fn walk(dir: &Path, out: &mut Vec<Candidate>) {
-        for child in sorted_children(dir) {
-            let Ok(meta) = std::fs::symlink_metadata(&child) else {
-                continue;
-            };
-            if meta.is_dir() {
-                walk(&child, out);
-            } else if meta.is_file() && child.to_string_lossy().ends_with(".zip") {
-                out.push(Candidate::Zip(child));
-            }
-        }
+    fn walk(dir: &Path) -> Vec<Candidate> {
+        sorted_children(dir)
+            .into_par_iter()
+            .flat_map_iter(|(child, kind)| {
+                if kind.is_dir() {
+                    walk(&child)
+                } else if kind.is_file() && child.as_os_str().as_encoded_bytes().ends_with(b".zip")
+                {
+                    vec![Candidate::Zip(child)]
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect()
     }
     let mut out = Vec::new();
     for root in paths {
@@ -82,25 +82,33 @@ fn find_zips(paths: &[PathBuf]) -> Vec<Candidate> {
             .map(|m| m.is_dir())
             .unwrap_or(false)
         {
-            walk(root, &mut out);
+            out.extend(walk(root));
         }
     }
     out
 }
 
-fn sorted_children(dir: &Path) -> Vec<PathBuf> {
+/// The entries of `dir` sorted by name, with their types, symlinks not followed:
+/// the types come from the listing itself where the file system gives them, which
+/// saves a `stat` per file.
+fn sorted_children(dir: &Path) -> Vec<(PathBuf, FileType)> {
     let Ok(read) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut children: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    children.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    let mut children: Vec<(PathBuf, FileType)> = read
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            Some((entry.path(), entry.file_type().ok()?))
+        })
+        .collect();
+    children.sort_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
     children
 }
 
 fn load_candidate(
     c: &Candidate,
     opts: &LoadOptions,
-    cache: &FieldsCache,
+    cache: &LoadCache,
 ) -> Option<Result<Package, LoadError>> {
     let fail = |path: &Path, message: String| LoadError {
         location: path.display().to_string(),
@@ -156,32 +164,33 @@ pub fn load_package_paths(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers.max(1))
         .build();
-    // Data streams share many fields files; each is checked once.
-    let cache = FieldsCache::default();
+    // Versions and data streams share many files; each is checked once.
+    let cache = LoadCache::default();
     // What is kept of each package: its summary, its files opened again through
     // `open` when a request needs them (epr_package::open_files).
     let open = Arc::new(OpenPackages::default());
-    let load_all = |candidates: Vec<Candidate>| -> Vec<Result<Package, LoadError>> {
-        let run = || {
-            candidates
+    // Finding the candidates walks every folder under the paths: in the pool too.
+    let load_all = |find: fn(&[PathBuf]) -> Vec<Candidate>| {
+        let work = || {
+            find(paths)
                 .par_iter()
                 .filter_map(|c| load_candidate(c, opts, &cache))
                 .map(|loaded| loaded.map(|p| p.into_served(&open)))
                 .collect::<Vec<_>>()
         };
         match &pool {
-            Ok(pool) => pool.install(run),
-            Err(_) => run(),
+            Ok(pool) => pool.install(work),
+            Err(_) => work(),
         }
     };
     let mut errors = Vec::new();
     let mut indexers = Vec::new();
-    for (name, candidates) in [
-        (ZIP_INDEXER, find_zips(paths)),
-        (FOLDER_INDEXER, find_dirs(paths)),
+    for (name, find) in [
+        (ZIP_INDEXER, find_zips as fn(&[PathBuf]) -> Vec<Candidate>),
+        (FOLDER_INDEXER, find_dirs),
     ] {
         let mut packages = Vec::new();
-        for result in load_all(candidates) {
+        for result in load_all(find) {
             match result {
                 Ok(p) => packages.push(Arc::new(p)),
                 Err(e) => errors.push(e),

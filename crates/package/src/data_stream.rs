@@ -4,9 +4,10 @@
 use crate::decode::{Obj, ObjBuilder, Problems};
 use crate::fs::PackageFs;
 use crate::json::Json;
+use crate::load_cache::LoadCache;
 use crate::manifest_parts::{self as parts};
 use crate::package::{LoadOptions, VALID_RELEASES};
-use crate::required_fields::{self, FieldsCache};
+use crate::required_fields;
 use crate::yaml::{self, Node, Value};
 
 /// A loaded data stream in its two JSON forms.
@@ -25,7 +26,7 @@ pub fn load(
     pkg_release: &str,
     fs: &dyn PackageFs,
     opts: &LoadOptions,
-    cache: &FieldsCache,
+    cache: &LoadCache,
     out: &mut Vec<String>,
 ) -> Option<DataStream> {
     let base = format!("data_stream/{dir}");
@@ -131,7 +132,7 @@ pub fn load(
             );
         }
         if !ingest_pipeline.is_empty() {
-            check_pipeline(fs, &pipeline_dir, &ingest_pipeline, &mut p);
+            check_pipeline(fs, &pipeline_dir, &ingest_pipeline, cache, &mut p);
         }
         required_fields::check(fs, &base, cache, &mut p);
         for (_, input, package, stream_title) in &streams {
@@ -211,18 +212,21 @@ pub fn load(
 }
 
 /// A declared ingest pipeline must exist as `.json` or `.yml` and parse.
-fn check_pipeline(fs: &dyn PackageFs, dir: &str, name: &str, p: &mut Problems) {
+/// Pipelines are often copies from version to version: `cache` checks each once.
+fn check_pipeline(fs: &dyn PackageFs, dir: &str, name: &str, cache: &LoadCache, p: &mut Problems) {
     let mut found = false;
     for ext in ["json", "yml"] {
         let path = format!("{dir}/{name}.{ext}");
         let Ok(bytes) = fs.read(&path) else { continue };
         found = true;
-        let text = String::from_utf8_lossy(&bytes);
-        let parsed_ok = if ext == "json" {
-            json_is_object(&text)
-        } else {
-            yaml::parse_keeping(&text, &[]).is_ok()
-        };
+        let parsed_ok = cache.pipelines.get_or(ext, &bytes, |bytes| {
+            let text = String::from_utf8_lossy(bytes);
+            if ext == "json" {
+                json_is_object(&text)
+            } else {
+                yaml::parse_keeping(&text, &[]).is_ok()
+            }
+        });
         if !parsed_ok {
             p.push(
                 None,

@@ -25,6 +25,7 @@ pub mod go_text;
 pub mod index_entry;
 pub mod index_summary;
 pub mod json;
+pub mod load_cache;
 pub mod manifest_parts;
 pub mod open_files;
 pub mod package;

@@ -14,9 +14,9 @@ use crate::data_stream::{self, DataStream};
 use crate::decode::{Obj, ObjBuilder, Problems};
 use crate::fs::{FsError, PackageFs};
 use crate::json::Json;
+use crate::load_cache::LoadCache;
 use crate::manifest_parts::{self as parts, url_path};
 use crate::open_files::{Files, OpenPackages};
-use crate::required_fields::FieldsCache;
 use crate::search_text::{SearchText, template_text};
 use crate::version::Version;
 use crate::yaml;
@@ -338,7 +338,7 @@ pub fn load(
     fs: Arc<dyn PackageFs>,
     opts: &LoadOptions,
 ) -> Result<Package, LoadError> {
-    load_sharing(location, fs, opts, &FieldsCache::default())
+    load_sharing(location, fs, opts, &LoadCache::default())
 }
 
 /// [`load`], for one of many packages loaded together: the checks' work on files that
@@ -347,7 +347,7 @@ pub fn load_sharing(
     location: Location,
     fs: Arc<dyn PackageFs>,
     opts: &LoadOptions,
-    cache: &FieldsCache,
+    cache: &LoadCache,
 ) -> Result<Package, LoadError> {
     let mut p = Problems::new("manifest.yml");
     let fail = |problems: Vec<String>| LoadError {

@@ -5,16 +5,14 @@
 //! packages of the corpus, read at about 30 MB/s by any of the YAML parsers at hand,
 //! half of the CPU time of a start from them. Most of those files are copies (the base
 //! and ECS fields, from data stream to data stream): 40% of their bytes. A
-//! [`FieldsCache`] keeps what the check needs of a file by the SHA-256 of its bytes,
+//! [`LoadCache`] keeps what the check needs of a file by the SHA-256 of its bytes,
 //! so that each copy is parsed once per load.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-
-use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 use crate::decode::Problems;
 use crate::fs::PackageFs;
+use crate::load_cache::LoadCache;
 use crate::yaml::{self, Node, Value};
 
 /// The fields every data stream must define, with their types.
@@ -27,7 +25,7 @@ const REQUIRED: [(&str, &str); 4] = [
 
 /// What the check needs of one fields file.
 #[derive(Debug)]
-enum FileFields {
+pub(crate) enum FileFields {
     /// The top-level definitions a required field can be found in (named after it, or
     /// after the group it is in), in file order; the others cannot change the outcome.
     Definitions(Vec<Node>),
@@ -65,45 +63,18 @@ fn may_hold_required(definition: &Node) -> bool {
     })
 }
 
-/// What the required-fields check found in fields files, by the SHA-256 of their
-/// bytes. Shared by the loads of one catalog; safe to use from many threads.
-#[derive(Debug, Default)]
-pub struct FieldsCache {
-    files: Mutex<HashMap<[u8; 32], Arc<FileFields>>>,
-}
-
-impl FieldsCache {
-    fn file(&self, bytes: &[u8]) -> Arc<FileFields> {
-        let key: [u8; 32] = Sha256::digest(bytes).into();
-        // Nothing panics while the lock is held, so a poisoned map is still whole.
-        let cached = self
-            .files
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-            .cloned();
-        if let Some(found) = cached {
-            return found;
-        }
-        // Parsed without the lock: two threads may both parse a file; both get the same.
-        let parsed = Arc::new(FileFields::parse(bytes));
-        self.files
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, parsed.clone());
-        parsed
-    }
-}
-
 /// Checks that the data stream at `base` defines the required fields, in dotted or
 /// nested definitions across its `fields/*.yml`.
-pub(crate) fn check(fs: &dyn PackageFs, base: &str, cache: &FieldsCache, p: &mut Problems) {
+pub(crate) fn check(fs: &dyn PackageFs, base: &str, cache: &LoadCache, p: &mut Problems) {
     let fields_dir = format!("{base}/fields");
     let mut all: Vec<Node> = Vec::new();
     for file in fs.list_dir(&fields_dir) {
         let path = format!("{fields_dir}/{file}");
         let Ok(bytes) = fs.read(&path) else { continue };
-        match &*cache.file(&bytes) {
+        match &*cache
+            .fields
+            .get_or("fields", &bytes, |bytes| Arc::new(FileFields::parse(bytes)))
+        {
             FileFields::Definitions(definitions) => all.extend(definitions.iter().cloned()),
             FileFields::Empty => {}
             FileFields::NotAList => p.push(
@@ -155,7 +126,7 @@ mod tests {
     use crate::fs::DirFs;
 
     /// The problems of checking data stream `ds` whose fields files are `files`.
-    fn problems(files: &[(&str, &str)], cache: &FieldsCache) -> Vec<String> {
+    fn problems(files: &[(&str, &str)], cache: &LoadCache) -> Vec<String> {
         let dir = tempfile::tempdir().unwrap();
         let fields = dir.path().join("data_stream/ds/fields");
         std::fs::create_dir_all(&fields).unwrap();
@@ -251,17 +222,17 @@ mod tests {
                 ],
             ),
         ];
-        let shared = FieldsCache::default();
+        let shared = LoadCache::default();
         for round in ["fresh", "shared, first", "shared, again"] {
             for (files, want) in &cases {
                 let got = match round {
-                    "fresh" => problems(files, &FieldsCache::default()),
+                    "fresh" => problems(files, &LoadCache::default()),
                     _ => problems(files, &shared),
                 };
                 assert_eq!(&got, want, "{round}: {files:?}");
             }
         }
         // Each distinct file was parsed once: BASE, NESTED, a, b, two f.yml, bad, map, empty.
-        assert_eq!(shared.files.lock().unwrap().len(), 9);
+        assert_eq!(shared.fields.len(), 9);
     }
 }
