@@ -217,9 +217,7 @@ fn check_pipeline(fs: &dyn PackageFs, dir: &str, name: &str, cache: &LoadCache, 
     let mut found = false;
     for ext in ["json", "yml"] {
         let path = format!("{dir}/{name}.{ext}");
-        let Ok(bytes) = fs.read(&path) else { continue };
-        found = true;
-        let parsed_ok = cache.pipelines.get_or(ext, &bytes, |bytes| {
+        let parsed_ok = cache.pipelines.of_file(fs, &path, ext, |bytes| {
             let text = String::from_utf8_lossy(bytes);
             if ext == "json" {
                 json_is_object(&text)
@@ -227,6 +225,8 @@ fn check_pipeline(fs: &dyn PackageFs, dir: &str, name: &str, cache: &LoadCache, 
                 yaml::parse_keeping(&text, &[]).is_ok()
             }
         });
+        let Ok(parsed_ok) = parsed_ok else { continue };
+        found = true;
         if !parsed_ok {
             p.push(
                 None,

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use sha2::{Digest, Sha256};
+
 use crate::open_files::FileIdentity;
 
 /// The most entries a package zip may have.
@@ -178,6 +180,14 @@ pub trait PackageFs: Send + Sync + std::fmt::Debug {
             }
         }
         Ok(())
+    }
+
+    /// A key equal for two files only when their contents are, found without
+    /// reading the content in full where the format allows (see
+    /// [`ZipFs::content_key`]); `None` when the content itself must be read (folders),
+    /// or the file is not one that [`PackageFs::read`] would give.
+    fn content_key(&self, _path: &str) -> Option<[u8; 32]> {
+        None
     }
 
     /// For a zip, what the file was when it was opened (see [`ZipFs::identity`]).
@@ -705,6 +715,28 @@ impl PackageFs for ZipFs {
         Some(self.identity())
     }
 
+    /// The SHA-256 of the entry's compressed bytes, with its method, size and
+    /// CRC-32: equal compressed bytes inflate to equal contents, so copies of a
+    /// file packed alike (the versions of a package) are known as copies without
+    /// inflating them, at a fifth of the bytes to hash.
+    fn content_key(&self, path: &str) -> Option<[u8; 32]> {
+        let pos = self.entries.iter().position(|e| e.path == path)?;
+        let index = self.indexes[pos]?;
+        if self.entries[pos].size > read_limit(path) {
+            return None;
+        }
+        let mut archive = self.archive.clone();
+        let mut raw = archive.by_index_raw(index).ok()?;
+        let method = format!("{:?}", raw.compression());
+        let mut hasher = Sha256::new()
+            .chain_update(method.as_bytes())
+            .chain_update(raw.size().to_le_bytes())
+            .chain_update(raw.crc32().to_le_bytes());
+        let compressed = raw.compressed_size();
+        let copied = std::io::copy(&mut (&mut raw).take(compressed), &mut hasher).ok()?;
+        (copied == compressed).then(|| hasher.finalize().into())
+    }
+
     fn read_limited(&self, path: &str, limit: u64) -> Result<Vec<u8>, FsError> {
         let (data, size) = self.with_entry(path, limit, |file, size| {
             // The declared size bounds what we accept: a lying header cannot
@@ -755,6 +787,29 @@ mod tests {
         zip.start_file("p-1.0.0/docs/README.md", options).unwrap();
         zip.write_all(readme.as_bytes()).unwrap();
         zip.finish().unwrap();
+    }
+
+    #[test]
+    fn zip_copies_share_a_content_key_and_folders_have_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let zip = |name: &str, readme: &str| {
+            let path = dir.path().join(name);
+            write_zip(&path, readme);
+            ZipFs::open(&path).unwrap().unwrap()
+        };
+        let (a, b, c) = (
+            zip("a.zip", "# same\n"),
+            zip("b.zip", "# same\n"),
+            zip("c.zip", "# else\n"),
+        );
+        let key = |fs: &ZipFs| fs.content_key("docs/README.md").unwrap();
+        assert_eq!(key(&a), key(&b));
+        assert_ne!(key(&a), key(&c));
+        assert_ne!(key(&a), a.content_key("manifest.yml").unwrap());
+        assert_eq!(a.content_key("docs/missing.md"), None);
+        assert_eq!(a.content_key("docs"), None);
+        let folder = DirFs::open(dir.path()).unwrap();
+        assert_eq!(folder.content_key("a.zip"), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
 
+use crate::fs::{FsError, PackageFs};
 use crate::required_fields::FileFields;
 
 /// Shared by the loads of one catalog; safe to use from many threads.
@@ -22,6 +23,18 @@ pub struct LoadCache {
     pub(crate) fields: ByContent<Arc<FileFields>>,
     /// Whether an ingest pipeline file parses as its extension says.
     pub(crate) pipelines: ByContent<bool>,
+}
+
+/// The key of `content` (bytes, or a packed file's content key) read as `tag` says.
+fn key(tag: &str, kind: &str, content: &[u8]) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(tag.as_bytes())
+        .chain_update([0])
+        .chain_update(kind.as_bytes())
+        .chain_update([0])
+        .chain_update(content)
+        .finalize()
+        .into()
 }
 
 /// Outcomes of one check, by the SHA-256 of the file checked (and a tag, when one
@@ -40,14 +53,33 @@ impl<T> Default for ByContent<T> {
 }
 
 impl<T: Clone> ByContent<T> {
+    /// The outcome for the file at `path` (read as `tag` says), computed by
+    /// `check` from its bytes the first time its content is seen; an error when
+    /// the file cannot be read. A zip's copies are known by their compressed
+    /// bytes ([`PackageFs::content_key`]), without inflating them.
+    pub(crate) fn of_file(
+        &self,
+        fs: &dyn PackageFs,
+        path: &str,
+        tag: &str,
+        check: impl FnOnce(&[u8]) -> T,
+    ) -> Result<T, FsError> {
+        let Some(packed) = fs.content_key(path) else {
+            let bytes = fs.read(path)?;
+            return Ok(self.get_or(tag, &bytes, check));
+        };
+        let key = key(tag, "packed", &packed);
+        if let Some(found) = self.lock().get(&key) {
+            return Ok(found.clone());
+        }
+        let outcome = check(&fs.read(path)?);
+        self.lock().insert(key, outcome.clone());
+        Ok(outcome)
+    }
+
     /// The outcome for `bytes` (read as `tag` says), computed by `check` the first time.
     pub(crate) fn get_or(&self, tag: &str, bytes: &[u8], check: impl FnOnce(&[u8]) -> T) -> T {
-        let key: [u8; 32] = Sha256::new()
-            .chain_update(tag.as_bytes())
-            .chain_update([0])
-            .chain_update(bytes)
-            .finalize()
-            .into();
+        let key = key(tag, "bytes", bytes);
         if let Some(found) = self.lock().get(&key) {
             return found.clone();
         }

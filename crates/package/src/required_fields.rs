@@ -70,11 +70,11 @@ pub(crate) fn check(fs: &dyn PackageFs, base: &str, cache: &LoadCache, p: &mut P
     let mut all: Vec<Node> = Vec::new();
     for file in fs.list_dir(&fields_dir) {
         let path = format!("{fields_dir}/{file}");
-        let Ok(bytes) = fs.read(&path) else { continue };
-        match &*cache
-            .fields
-            .get_or("fields", &bytes, |bytes| Arc::new(FileFields::parse(bytes)))
-        {
+        let parsed = cache.fields.of_file(fs, &path, "fields", |bytes| {
+            Arc::new(FileFields::parse(bytes))
+        });
+        let Ok(parsed) = parsed else { continue };
+        match &*parsed {
             FileFields::Definitions(definitions) => all.extend(definitions.iter().cloned()),
             FileFields::Empty => {}
             FileFields::NotAList => p.push(
