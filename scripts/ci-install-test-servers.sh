@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the external servers the storage tests start (testsupport/servers.rs).
+# Installs the external servers the storage tests start (crates/testkit/src/servers.rs).
 # Idempotent: installs only what is missing. Under CI those tests fail without them.
 #
 #   moto 5.2.1 (S3 emulator, Python, in target/ci-venv): enforces If-None-Match /
@@ -7,7 +7,7 @@
 #   fake-gcs-server v1.56.1 (GCS emulator, Go): used for GCS reads only.
 #   gnupg: gpg, used by the signature tests to check our signatures interoperate.
 #   otelcol-epr: an OpenTelemetry Collector (OTLP receiver, file exporter) built from
-#     testsupport/otelcol/manifest.yaml, for the tracing tests.
+#     crates/testkit/otelcol/manifest.yaml, for the tracing tests.
 #   openssl and curl: certificates and HTTPS health checks (deployments.rs).
 #   wrk and nginx: the load benchmark (scripts/bench_load.py; .ci/run runs its --smoke).
 #   scripts/check_deploy.py (docs/DEPLOYMENT.md), all offline once installed:
@@ -42,12 +42,12 @@ if have go; then
     go install "github.com/yannh/kubeconform/cmd/kubeconform@${KUBECONFORM_VERSION}"
   fi
   # A real OTLP receiver for the tracing tests: the OpenTelemetry Collector, built with
-  # its builder from testsupport/otelcol/manifest.yaml (about 3 minutes on 2 cores).
+  # its builder from crates/testkit/otelcol/manifest.yaml (about 3 minutes on 2 cores).
   if ! have otelcol-epr && [ ! -x "$gobin/otelcol-epr" ]; then
     echo "building otelcol-epr (OpenTelemetry Collector ${OTELCOL_VERSION}: OTLP receiver, file exporter)"
     go install "go.opentelemetry.io/collector/cmd/builder@v${OTELCOL_VERSION}"
     work="$(mktemp -d)"
-    cp "$ROOT/testsupport/otelcol/manifest.yaml" "$work/"
+    cp "$ROOT/crates/testkit/otelcol/manifest.yaml" "$work/"
     (cd "$work" && "$gobin/builder" --config manifest.yaml >/dev/null)
     install -m 0755 "$work/build/otelcol-epr" "$gobin/otelcol-epr"
     rm -rf "$work"
@@ -74,8 +74,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# The Python tools (moto for the storage tests, testsupport/servers.rs; the validators
-# of scripts/check_deploy.py) live in a virtual environment in the build folder:
+# The Python tools (moto for the storage tests, crates/testkit/src/servers.rs; the
+# validators of scripts/check_deploy.py) live in a virtual environment in the build folder:
 # Debian's system pip refuses to install packages. Reinstalled only when a version
 # differs.
 venv_ok() {

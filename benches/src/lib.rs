@@ -12,9 +12,6 @@ use epr_package::fs::{DirFs, ZipFs};
 use epr_package::{LoadOptions, Location, Package};
 use rayon::prelude::*;
 
-#[path = "../../testsupport/shared_dir.rs"]
-mod shared_dir;
-
 /// Packages made in memory (a manifest and a README), the same ones the catalog
 /// tests and the `delta_cost` example use.
 #[path = "../../crates/index/tests/common/mod.rs"]
@@ -26,7 +23,7 @@ const VERSIONS_PER_NAME: usize = 5;
 /// `../shared/corpus/production-latest` (the newest version of each of 185 real
 /// integrations), or `None`, with a note on stderr, when it is not there.
 pub fn corpus_dir() -> Option<PathBuf> {
-    let dir = shared_dir::shared_dir(env!("CARGO_MANIFEST_DIR"))
+    let dir = epr_testkit::shared_dir(env!("CARGO_MANIFEST_DIR"))
         .map(|shared| shared.join("corpus/production-latest"))
         .filter(|dir| dir.is_dir());
     if dir.is_none() {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
+use epr_testkit::free_port;
 
 #[test]
 fn serves_on_a_real_socket() {

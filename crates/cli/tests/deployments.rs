@@ -15,6 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use epr_testkit::free_port;
 
 /// A CA and a certificate for `localhost` and 127.0.0.1 signed by it, made with openssl.
 struct Certs {

@@ -9,8 +9,6 @@
 //! installs both: scripts/ci-install-test-servers.sh).
 
 mod common;
-#[path = "../../../testsupport/servers.rs"]
-mod servers;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +16,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::*;
+use epr_testkit::{free_port, servers};
 
 /// How to reach one bucket: its URL and the environment its clients need.
 #[derive(Clone)]

@@ -4,14 +4,13 @@
 //! Server, which takes OTLP) and the standard way (`OTEL_EXPORTER_OTLP_ENDPOINT`).
 
 mod common;
-#[path = "../../../testsupport/servers.rs"]
-mod servers;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
+use epr_testkit::{free_port, servers};
 use serde_json::Value;
 
 /// A span the collector wrote: its name, service and string attributes.

@@ -6,12 +6,9 @@ use serde_json::{Value, json};
 use super::*;
 use bytes::Bytes;
 
-#[path = "../../../testsupport/shared_dir.rs"]
-mod shared;
-
 /// `EPR_SHARED`, else the `shared/` folder beside this repository.
 fn shared_dir() -> Option<PathBuf> {
-    shared::shared_dir(env!("CARGO_MANIFEST_DIR"))
+    epr_testkit::shared_dir(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// An upstream storage fixture, or `None` (with a note) when shared/ is absent.

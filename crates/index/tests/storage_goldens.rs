@@ -29,12 +29,9 @@ use epr_index::{Entry, FullDocument, Indexer, ManifestSource};
 use epr_package::{Package, from_index_manifest};
 use serde_json::Value;
 
-#[path = "../../../testsupport/shared_dir.rs"]
-mod shared;
-
 /// `EPR_SHARED`, else the `shared/` folder beside this repository.
 fn shared_dir() -> Option<PathBuf> {
-    shared::shared_dir(env!("CARGO_MANIFEST_DIR"))
+    epr_testkit::shared_dir(env!("CARGO_MANIFEST_DIR"))
 }
 
 struct Suite {

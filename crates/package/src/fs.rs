@@ -777,16 +777,14 @@ impl PackageFs for ZipFs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
+    use epr_testkit::PackageBuilder;
 
+    /// The zip of package p-1.0.0 with this README, at `path`.
     fn write_zip(path: &Path, readme: &str) {
-        let mut zip = zip::ZipWriter::new(File::create(path).unwrap());
-        let options = zip::write::SimpleFileOptions::default();
-        zip.start_file("p-1.0.0/manifest.yml", options).unwrap();
-        zip.write_all(b"name: p\n").unwrap();
-        zip.start_file("p-1.0.0/docs/README.md", options).unwrap();
-        zip.write_all(readme.as_bytes()).unwrap();
-        zip.finish().unwrap();
+        let package = PackageBuilder::new("p", "1.0.0")
+            .manifest("name: p\n")
+            .file("docs/README.md", readme);
+        std::fs::write(path, package.zip_bytes()).unwrap();
     }
 
     #[test]
@@ -847,18 +845,12 @@ mod tests {
     fn large_files_are_read_piece_by_piece_from_any_offset() {
         let dir = tempfile::tempdir().unwrap();
         let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let package = PackageBuilder::new("p", "1.0.0")
+            .manifest("name: p\n")
+            .file("docs/big.bin", &data);
         let root = dir.path().join("p-1.0.0");
-        std::fs::create_dir_all(root.join("docs")).unwrap();
-        std::fs::write(root.join("manifest.yml"), "name: p\n").unwrap();
-        std::fs::write(root.join("docs/big.bin"), &data).unwrap();
-        let zip_path = dir.path().join("p-1.0.0.zip");
-        let mut zip = zip::ZipWriter::new(File::create(&zip_path).unwrap());
-        let options = zip::write::SimpleFileOptions::default();
-        zip.start_file("p-1.0.0/manifest.yml", options).unwrap();
-        zip.write_all(b"name: p\n").unwrap();
-        zip.start_file("p-1.0.0/docs/big.bin", options).unwrap();
-        zip.write_all(&data).unwrap();
-        zip.finish().unwrap();
+        package.write_into(&root);
+        let zip_path = package.write_zip(dir.path());
         let folder = DirFs::open(&root).unwrap();
         let zipped = ZipFs::open(&zip_path).unwrap().unwrap();
         for fs in [&folder as &dyn PackageFs, &zipped] {

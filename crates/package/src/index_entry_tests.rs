@@ -7,12 +7,9 @@ use super::*;
 use crate::fs::{DirFs, PackageFs, ZipFs};
 use crate::package::{LoadOptions, load};
 
-#[path = "../../../testsupport/shared_dir.rs"]
-mod shared;
-
 /// `EPR_SHARED`, else the `shared/` folder beside this repository.
 fn shared_dir() -> Option<PathBuf> {
-    shared::shared_dir(env!("CARGO_MANIFEST_DIR"))
+    epr_testkit::shared_dir(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Every folder package `<root>/<name>/<version>/` and every zip directly in `root`.

@@ -125,17 +125,12 @@ fn open_zip(file: &Path, loaded: Option<FileIdentity>) -> Result<ZipFs, FsError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
+    use epr_testkit::PackageBuilder;
 
+    /// The zip of package p-1.0.0 with this manifest, at `path`.
     fn write_zip(path: &Path, manifest: &str) {
-        let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
-        zip.start_file(
-            "p-1.0.0/manifest.yml",
-            zip::write::SimpleFileOptions::default(),
-        )
-        .unwrap();
-        zip.write_all(manifest.as_bytes()).unwrap();
-        zip.finish().unwrap();
+        let package = PackageBuilder::new("p", "1.0.0").manifest(manifest);
+        std::fs::write(path, package.zip_bytes()).unwrap();
     }
 
     #[test]

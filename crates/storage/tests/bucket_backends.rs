@@ -2,14 +2,12 @@
 //! `memory://`, `file://` (a temp dir), S3 (a moto server) and GCS (a fake-gcs-server).
 //! A last GCS test reads objects seeded through the emulator's own API.
 
-#[path = "../../../testsupport/servers.rs"]
-mod servers;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use epr_storage::bucket::{Bucket, BucketError, BucketOptions, Created};
+use epr_testkit::servers;
 
 /// A key with the characters upstream's fixtures use (spaces, brackets).
 const AWKWARD_KEY: &str = "artifacts/static/cassandra-1.1.0/img/[Logs Cassandra] System Logs.jpg";

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use epr_testkit::PackageBuilder;
+
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_package-registry"))
 }
@@ -29,17 +31,15 @@ pub fn write_config(dir: &Path, paths: &[&Path]) -> PathBuf {
     path
 }
 
+/// Writes the folder `<root>/<name>/<version>/` of a package the server loads but
+/// `validate` and `build` refuse: its manifest has no `type`.
 pub fn write_package(root: &Path, name: &str, version: &str) {
-    let dir = root.join(name).join(version);
-    std::fs::create_dir_all(dir.join("docs")).unwrap();
-    std::fs::write(
-        dir.join("manifest.yml"),
-        format!(
+    PackageBuilder::new(name, version)
+        .manifest(format!(
             "format_version: 3.0.0\nname: {name}\nversion: {version}\ntitle: T\ndescription: D\n"
-        ),
-    )
-    .unwrap();
-    std::fs::write(dir.join("docs/README.md"), "# r\n").unwrap();
+        ))
+        .file("docs/README.md", "# r\n")
+        .write_folder(root);
 }
 
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
@@ -74,14 +74,6 @@ pub fn http_download(port: u16, path: &str) -> Option<Vec<u8>> {
     let end = out.windows(4).position(|w| w == b"\r\n\r\n")?;
     out.starts_with(b"HTTP/1.1 200")
         .then(|| out[end + 4..].to_vec())
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 pub struct Server(pub Child);

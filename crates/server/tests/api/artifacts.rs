@@ -2,7 +2,9 @@
 
 use std::io::Read;
 
-use crate::fixture::{examples, get, send, state, zipped_package};
+use epr_testkit::PackageBuilder;
+
+use crate::fixture::{examples, get, send, state};
 
 fn listing(body: &[u8]) -> Vec<(String, u64)> {
     let mut z = zip::ZipArchive::new(std::io::Cursor::new(body.to_vec())).unwrap();
@@ -67,7 +69,8 @@ async fn a_folder_is_zipped_once() {
 #[tokio::test]
 async fn zips_are_served_as_they_are_with_ranges() {
     let tmp = tempfile::tempdir().unwrap();
-    let (zips, zip) = zipped_package(tmp.path(), "zipped", "1.0.0", &[]);
+    let zips = tmp.path().join("zips");
+    let zip = PackageBuilder::new("zipped", "1.0.0").write_zip(&zips);
     std::fs::write(
         zips.join("zipped-1.0.0.zip.sig"),
         "-----BEGIN PGP SIGNATURE-----\n",
@@ -99,7 +102,8 @@ async fn zips_are_served_as_they_are_with_ranges() {
 #[tokio::test]
 async fn zip_files_are_kept_or_streamed_when_large() {
     let tmp = tempfile::tempdir().unwrap();
-    let (zips, zip) = zipped_package(tmp.path(), "zipped", "1.0.0", &[]);
+    let zips = tmp.path().join("zips");
+    let zip = PackageBuilder::new("zipped", "1.0.0").write_zip(&zips);
     let zip = std::fs::read(zip).unwrap();
     let url = "/epr/zipped/zipped-1.0.0.zip";
     let kept = state(std::slice::from_ref(&zips));

@@ -1,5 +1,7 @@
 //! `/categories`: counts, titles and parents.
 
+use epr_testkit::PackageBuilder;
+
 use crate::fixture::{examples, get, state};
 
 #[tokio::test]
@@ -30,12 +32,11 @@ async fn counts_the_newest_versions() {
 #[tokio::test]
 async fn include_policy_templates_counts_template_categories() {
     let dir = tempfile::tempdir().unwrap();
-    crate::fixture::write_package(
-        dir.path(),
-        "templated",
-        "1.0.0",
-        "categories: [observability, security]\npolicy_templates:\n  - name: a\n    title: A\n    description: A\n    categories: [network]\n",
-    );
+    PackageBuilder::new("templated", "1.0.0")
+        .append_manifest(
+            "categories: [observability, security]\npolicy_templates:\n  - name: a\n    title: A\n    description: A\n    categories: [network]\n",
+        )
+        .write_folder(dir.path());
     let s = state(&[dir.path().to_path_buf()]);
     let v = get(&s, "/categories?include_policy_templates=true")
         .await
@@ -137,14 +138,18 @@ fn one_package_per_category(root: &std::path::Path, defined: &[Defined]) {
     for c in defined {
         let name = format!("p_{}", c.id);
         let categories = format!("categories: [{}]\n", c.id);
-        crate::fixture::write_package(root, &name, "1.0.0", &categories);
+        PackageBuilder::new(&name, "1.0.0")
+            .append_manifest(&categories)
+            .write_folder(root);
     }
     let all: Vec<&str> = defined.iter().map(|c| c.id.as_str()).collect();
     let template = format!(
         "policy_templates:\n  - name: a\n    title: A\n    description: A\n    categories: [{}]\n",
         all.join(", ")
     );
-    crate::fixture::write_package(root, "templated", "1.0.0", &template);
+    PackageBuilder::new("templated", "1.0.0")
+        .append_manifest(&template)
+        .write_folder(root);
 }
 
 /// Every id of the upstream's list, top-level and subcategory, comes back from

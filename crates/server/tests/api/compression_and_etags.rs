@@ -5,8 +5,9 @@
 use std::io::Read;
 
 use epr_server::{AppState, ServerConfig};
+use epr_testkit::PackageBuilder;
 
-use crate::fixture::{Answer, catalog, config, examples, get, send, state, write_package};
+use crate::fixture::{Answer, catalog, config, examples, get, send, state};
 
 /// One URL per JSON endpoint; the first three bodies are over the compression threshold.
 const JSON_URLS: [&str; 5] = [
@@ -236,7 +237,7 @@ async fn bodies_and_compressions_are_made_once_per_catalog() {
 #[tokio::test]
 async fn etags_are_stable_per_catalog_and_follow_a_swap() {
     let tmp = tempfile::tempdir().unwrap();
-    write_package(tmp.path(), "one", "1.0.0", "");
+    PackageBuilder::new("one", "1.0.0").write_folder(tmp.path());
     let paths = [tmp.path().to_path_buf()];
     let s = state(&paths);
     let url = "/search?all=true";
@@ -250,7 +251,7 @@ async fn etags_are_stable_per_catalog_and_follow_a_swap() {
     assert_eq!(s.responses().stats().bodies_built, 2);
 
     // A new package: a new body and tag; the old tag is stale.
-    write_package(tmp.path(), "two", "1.0.0", "");
+    PackageBuilder::new("two", "1.0.0").write_folder(tmp.path());
     s.swap_catalog(catalog(&paths));
     let a = get_with(&s, url, &[("if-none-match", before.as_str())]).await;
     assert_eq!(a.status, 200);

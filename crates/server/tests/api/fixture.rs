@@ -1,6 +1,5 @@
-//! Test helpers: load packages into a router, send requests, write packages.
+//! Test helpers: load packages into a router, send requests, read what was logged.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use axum::body::Body;
@@ -92,72 +91,6 @@ pub async fn send(state: &AppState, method: &str, uri: &str, headers: &[(&str, &
 
 pub async fn get(state: &AppState, uri: &str) -> Answer {
     send(state, "GET", uri, &[]).await
-}
-
-/// Writes a minimal valid package folder `<root>/<name>/<version>/` with the
-/// given extra manifest lines, and returns its path.
-pub fn write_package(root: &Path, name: &str, version: &str, extra_manifest: &str) -> PathBuf {
-    let dir = root.join(name).join(version);
-    std::fs::create_dir_all(dir.join("docs")).unwrap();
-    let manifest = format!(
-        "format_version: 3.0.0\nname: {name}\nversion: {version}\ntitle: {name} title\ndescription: {name} description\ntype: integration\n{extra_manifest}"
-    );
-    std::fs::write(dir.join("manifest.yml"), manifest).unwrap();
-    std::fs::write(dir.join("docs/README.md"), format!("# {name}\n")).unwrap();
-    dir
-}
-
-/// A minimal package written under `<root>/src` with `files` (path, text) added,
-/// zipped into the folder `<root>/zips`: gives that folder and the zip's path.
-pub fn zipped_package(
-    root: &Path,
-    name: &str,
-    version: &str,
-    files: &[(&str, &str)],
-) -> (PathBuf, PathBuf) {
-    let folder = write_package(&root.join("src"), name, version, "");
-    for (path, text) in files {
-        std::fs::write(folder.join(path), text).unwrap();
-    }
-    let zips = root.join("zips");
-    std::fs::create_dir(&zips).unwrap();
-    let zip = zip_package(&folder, &zips, name, version);
-    (zips, zip)
-}
-
-/// Zips a package folder as `<zip_dir>/<name>-<version>.zip` with root folder
-/// `<name>-<version>/`.
-pub fn zip_package(folder: &Path, zip_dir: &Path, name: &str, version: &str) -> PathBuf {
-    let path = zip_dir.join(format!("{name}-{version}.zip"));
-    let mut w = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
-    let opts = zip::write::SimpleFileOptions::default();
-    let mut files = Vec::new();
-    collect(folder, folder, &mut files);
-    files.sort();
-    for rel in files {
-        w.start_file(format!("{name}-{version}/{rel}"), opts)
-            .unwrap();
-        w.write_all(&std::fs::read(folder.join(&rel)).unwrap())
-            .unwrap();
-    }
-    w.finish().unwrap();
-    path
-}
-
-fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            collect(root, &p, out);
-        } else {
-            out.push(
-                p.strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/"),
-            );
-        }
-    }
 }
 
 /// A `tracing` writer into a shared buffer, to read what was logged.

@@ -1,7 +1,9 @@
 //! HEAD on every kind of route: the headers GET would send (Content-Length
 //! included, or absent where GET streams without one), and no body.
 
-use crate::fixture::{Answer, examples, get, send, state, zipped_package};
+use epr_testkit::PackageBuilder;
+
+use crate::fixture::{Answer, examples, get, send, state};
 
 /// GET and HEAD of `url` answer with the same status and headers; HEAD has no body.
 async fn head_is_get_without_body(s: &epr_server::AppState, url: &str) -> (Answer, Answer) {
@@ -30,8 +32,10 @@ async fn a_folder_zip() {
 #[tokio::test]
 async fn a_zip_its_signature_a_file_and_json() {
     let tmp = tempfile::tempdir().unwrap();
-    let extra = [("docs/extra.txt", "inside the zip")];
-    let (zips, _) = zipped_package(tmp.path(), "zipped", "1.0.0", &extra);
+    let zips = tmp.path().join("zips");
+    PackageBuilder::new("zipped", "1.0.0")
+        .file("docs/extra.txt", "inside the zip")
+        .write_zip(&zips);
     let sig = "-----BEGIN PGP SIGNATURE-----\n";
     std::fs::write(zips.join("zipped-1.0.0.zip.sig"), sig).unwrap();
     let s = state(&[zips]);

@@ -1,7 +1,8 @@
 //! HTTP tests of the whole API, sent through `Router::oneshot` (no socket).
 //!
 //! Fixtures: the example packages in `testdata/packages`, and packages written
-//! in temporary folders by [`fixture`] where a test needs something particular.
+//! in temporary folders by `epr_testkit::PackageBuilder` where a test needs
+//! something particular ([`fixture`] loads them).
 //! Modules follow the routes.
 
 mod fixture;

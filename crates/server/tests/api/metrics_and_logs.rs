@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use epr_server::AppState;
 use epr_server::metrics::{Metrics, StorageIndexerKind};
+use epr_testkit::PackageBuilder;
 use tower::ServiceExt;
 
 use crate::fixture::*;
@@ -236,7 +237,8 @@ async fn one_access_line_per_request_but_health() {
 async fn a_5xx_is_logged_once_with_its_cause() {
     // A zip package whose file is overwritten after the load cannot be read: 500.
     let tmp = tempfile::tempdir().unwrap();
-    let (zips, zip) = zipped_package(tmp.path(), "broken", "1.0.0", &[]);
+    let zips = tmp.path().join("zips");
+    let zip = PackageBuilder::new("broken", "1.0.0").write_zip(&zips);
     let state = state(&[zips]);
     std::fs::write(&zip, b"no longer a zip").unwrap();
     let (logs, _guard) = json_logs();

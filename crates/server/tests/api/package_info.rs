@@ -1,5 +1,7 @@
 //! `/package/{name}/{version}/`: the full document.
 
+use epr_testkit::PackageBuilder;
+
 use crate::fixture::{examples, get, state};
 
 #[tokio::test]
@@ -86,7 +88,7 @@ async fn without_the_slash_redirects() {
 #[tokio::test]
 async fn streams_get_the_ingestion_method_of_their_input() {
     let dir = tempfile::tempdir().unwrap();
-    let root = crate::fixture::write_package(dir.path(), "azure_like", "1.0.0", "");
+    let root = PackageBuilder::new("azure_like", "1.0.0").write_folder(dir.path());
     let ds = root.join("data_stream/monitor");
     std::fs::create_dir_all(&ds).unwrap();
     std::fs::write(

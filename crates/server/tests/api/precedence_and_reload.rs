@@ -1,7 +1,8 @@
 //! Which copy of a package wins, swapping catalogs, and packages that fail to load.
 
-use crate::fixture::{catalog, get, state, write_package, zip_package};
+use crate::fixture::{catalog, get, state};
 use epr_package::LoadOptions;
+use epr_testkit::PackageBuilder;
 
 /// Loads `paths`, expects a failure, and returns the text of the first error.
 fn load_error(paths: &[std::path::PathBuf], opts: &LoadOptions) -> String {
@@ -18,17 +19,18 @@ async fn zip_beats_folder_and_first_path_wins() {
         tmp.path().join("second"),
         tmp.path().join("zips"),
     );
-    write_package(&first, "dup", "1.0.0", "owner:\n  github: first\n");
-    write_package(&second, "dup", "1.0.0", "owner:\n  github: second\n");
-    let zsrc = write_package(
-        &tmp.path().join("zsrc"),
-        "dup",
-        "2.0.0",
-        "owner:\n  github: zip\n",
-    );
-    write_package(&second, "dup", "2.0.0", "owner:\n  github: folder\n");
-    std::fs::create_dir(&zips).unwrap();
-    zip_package(&zsrc, &zips, "dup", "2.0.0");
+    PackageBuilder::new("dup", "1.0.0")
+        .append_manifest("owner:\n  github: first\n")
+        .write_folder(&first);
+    PackageBuilder::new("dup", "1.0.0")
+        .append_manifest("owner:\n  github: second\n")
+        .write_folder(&second);
+    PackageBuilder::new("dup", "2.0.0")
+        .append_manifest("owner:\n  github: zip\n")
+        .write_zip(&zips);
+    PackageBuilder::new("dup", "2.0.0")
+        .append_manifest("owner:\n  github: folder\n")
+        .write_folder(&second);
     // The zip path comes last but still wins over the folder.
     let s = state(&[first, second, zips]);
     assert_eq!(
@@ -46,10 +48,10 @@ async fn zip_beats_folder_and_first_path_wins() {
 #[tokio::test]
 async fn a_new_catalog_is_served_after_a_swap() {
     let tmp = tempfile::tempdir().unwrap();
-    write_package(tmp.path(), "one", "1.0.0", "");
+    PackageBuilder::new("one", "1.0.0").write_folder(tmp.path());
     let s = state(&[tmp.path().to_path_buf()]);
     assert_eq!(get(&s, "/package/two/1.0.0/").await.status, 404);
-    write_package(tmp.path(), "two", "1.0.0", "");
+    PackageBuilder::new("two", "1.0.0").write_folder(tmp.path());
     s.swap_catalog(catalog(&[tmp.path().to_path_buf()]));
     assert_eq!(get(&s, "/package/two/1.0.0/").await.status, 200);
 }
@@ -57,12 +59,9 @@ async fn a_new_catalog_is_served_after_a_swap() {
 #[test]
 fn every_problem_of_a_package_is_reported_with_its_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = write_package(
-        tmp.path(),
-        "broken",
-        "1.0.0",
-        "release: stable\nconditions:\n  kibana:\n    version: \"^8.0.0 ||\"\n",
-    );
+    let dir = PackageBuilder::new("broken", "1.0.0")
+        .append_manifest("release: stable\nconditions:\n  kibana:\n    version: \"^8.0.0 ||\"\n")
+        .write_folder(tmp.path());
     std::fs::create_dir_all(dir.join("data_stream/logs")).unwrap();
     std::fs::write(
         dir.join("data_stream/logs/manifest.yml"),
@@ -117,8 +116,9 @@ fn hostile_and_broken_zips() {
 #[test]
 fn signatures_are_required_when_asked() {
     let tmp = tempfile::tempdir().unwrap();
-    let folder = write_package(&tmp.path().join("folders"), "unsigned", "1.0.0", "");
-    let (zips, zip) = crate::fixture::zipped_package(tmp.path(), "zipped", "2.0.0", &[]);
+    let folder = PackageBuilder::new("unsigned", "1.0.0").write_folder(&tmp.path().join("folders"));
+    let zips = tmp.path().join("zips");
+    let zip = PackageBuilder::new("zipped", "2.0.0").write_zip(&zips);
     let opts = LoadOptions {
         require_signature: true,
         ..LoadOptions::default()
@@ -145,12 +145,9 @@ fn signatures_are_required_when_asked() {
 #[test]
 fn wrong_types_and_truncated_zips_are_named() {
     let tmp = tempfile::tempdir().unwrap();
-    write_package(
-        tmp.path(),
-        "typed",
-        "1.0.0",
-        "categories:\n  nested: map\nowner: just-a-string\n",
-    );
+    PackageBuilder::new("typed", "1.0.0")
+        .append_manifest("categories:\n  nested: map\nowner: just-a-string\n")
+        .write_folder(tmp.path());
     let text = load_error(&[tmp.path().to_path_buf()], &LoadOptions::default());
     assert!(
         text.contains("manifest.yml (line 9): owner: expected an object, found string"),
@@ -163,10 +160,8 @@ fn wrong_types_and_truncated_zips_are_named() {
 
     // A zip cut in half is not a zip any more: skipped with a warning, as upstream.
     let z = tempfile::tempdir().unwrap();
-    let folder = write_package(&z.path().join("src"), "cut", "1.0.0", "");
     let zips = z.path().join("zips");
-    std::fs::create_dir(&zips).unwrap();
-    let zip = zip_package(&folder, &zips, "cut", "1.0.0");
+    let zip = PackageBuilder::new("cut", "1.0.0").write_zip(&zips);
     let bytes = std::fs::read(&zip).unwrap();
     std::fs::write(&zip, &bytes[..bytes.len() / 2]).unwrap();
     let indexers =
@@ -177,12 +172,9 @@ fn wrong_types_and_truncated_zips_are_named() {
 #[test]
 fn disabling_validation_skips_the_optional_checks() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = write_package(
-        tmp.path(),
-        "loose",
-        "1.0.0",
-        "icons:\n  - src: /img/missing.png\n",
-    );
+    let dir = PackageBuilder::new("loose", "1.0.0")
+        .append_manifest("icons:\n  - src: /img/missing.png\n")
+        .write_folder(tmp.path());
     let manifest = std::fs::read_to_string(dir.join("manifest.yml"))
         .unwrap()
         .replace("title: loose title\n", "");

@@ -1,5 +1,7 @@
 //! `/search`: filters, selection of versions, ordering and the empty answer.
 
+use epr_testkit::PackageBuilder;
+
 use crate::fixture::{examples, get, state};
 
 fn names_versions(v: &serde_json::Value) -> Vec<String> {
@@ -158,18 +160,12 @@ async fn deprecation_is_shown() {
 #[tokio::test]
 async fn capabilities_and_discovery() {
     let dir = tempfile::tempdir().unwrap();
-    crate::fixture::write_package(
-        dir.path(),
-        "needs_security",
-        "1.0.0",
-        "conditions:\n  elastic:\n    capabilities: [security]\n",
-    );
-    crate::fixture::write_package(
-        dir.path(),
-        "plain",
-        "1.0.0",
-        "discovery:\n  fields:\n    - name: process.pid\n",
-    );
+    PackageBuilder::new("needs_security", "1.0.0")
+        .append_manifest("conditions:\n  elastic:\n    capabilities: [security]\n")
+        .write_folder(dir.path());
+    PackageBuilder::new("plain", "1.0.0")
+        .append_manifest("discovery:\n  fields:\n    - name: process.pid\n")
+        .write_folder(dir.path());
     let s = state(&[dir.path().to_path_buf()]);
     assert_eq!(
         names_versions(&get(&s, "/search?capabilities=observability").await.json()),
@@ -200,12 +196,9 @@ async fn capabilities_and_discovery() {
 #[tokio::test]
 async fn agent_version_and_ignored_parameters() {
     let dir = tempfile::tempdir().unwrap();
-    crate::fixture::write_package(
-        dir.path(),
-        "agent_bound",
-        "1.0.0",
-        "conditions:\n  agent:\n    version: \"^9.2.0\"\n",
-    );
+    PackageBuilder::new("agent_bound", "1.0.0")
+        .append_manifest("conditions:\n  agent:\n    version: \"^9.2.0\"\n")
+        .write_folder(dir.path());
     let s = state(&[dir.path().to_path_buf()]);
     assert_eq!(
         names_versions(&get(&s, "/search?agent.version=9.2.1").await.json()),
@@ -222,9 +215,11 @@ async fn agent_version_and_ignored_parameters() {
 #[tokio::test]
 async fn experimental_uses_the_legacy_algorithm() {
     let dir = tempfile::tempdir().unwrap();
-    crate::fixture::write_package(dir.path(), "legacy", "1.0.0", "");
-    crate::fixture::write_package(dir.path(), "legacy", "2.0.0-rc1", "");
-    crate::fixture::write_package(dir.path(), "labs", "1.0.0", "release: experimental\n");
+    PackageBuilder::new("legacy", "1.0.0").write_folder(dir.path());
+    PackageBuilder::new("legacy", "2.0.0-rc1").write_folder(dir.path());
+    PackageBuilder::new("labs", "1.0.0")
+        .append_manifest("release: experimental\n")
+        .write_folder(dir.path());
     let s = state(&[dir.path().to_path_buf()]);
     // Normal: experimental packages and prereleases are hidden.
     assert_eq!(
@@ -250,12 +245,11 @@ async fn experimental_uses_the_legacy_algorithm() {
 #[tokio::test]
 async fn categories_of_policy_templates_reduce_the_templates() {
     let dir = tempfile::tempdir().unwrap();
-    crate::fixture::write_package(
-        dir.path(),
-        "multi",
-        "1.0.0",
-        "categories: [custom]\npolicy_templates:\n  - name: db\n    title: DB\n    description: D\n    categories: [datastore]\n  - name: web\n    title: W\n    description: W\n    categories: [web]\n",
-    );
+    PackageBuilder::new("multi", "1.0.0")
+        .append_manifest(
+            "categories: [custom]\npolicy_templates:\n  - name: db\n    title: DB\n    description: D\n    categories: [datastore]\n  - name: web\n    title: W\n    description: W\n    categories: [web]\n",
+        )
+        .write_folder(dir.path());
     let s = state(&[dir.path().to_path_buf()]);
     let v = get(&s, "/search?category=datastore").await.json();
     let templates: Vec<&str> = v[0]["policy_templates"]

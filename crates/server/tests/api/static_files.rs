@@ -1,7 +1,9 @@
 //! `/package/{name}/{version}/{file}`: files from folders and zips, with HTTP
 //! file semantics.
 
-use crate::fixture::{examples, get, send, state, zipped_package};
+use epr_testkit::PackageBuilder;
+
+use crate::fixture::{examples, get, send, state};
 
 #[tokio::test]
 async fn serves_files_with_their_types() {
@@ -68,8 +70,10 @@ async fn conditional_and_range_requests() {
 #[tokio::test]
 async fn files_inside_zips() {
     let tmp = tempfile::tempdir().unwrap();
-    let extra = [("docs/extra.txt", "inside the zip")];
-    let (zips, _) = zipped_package(tmp.path(), "zipped", "1.2.3", &extra);
+    let zips = tmp.path().join("zips");
+    PackageBuilder::new("zipped", "1.2.3")
+        .file("docs/extra.txt", "inside the zip")
+        .write_zip(&zips);
     let s = state(&[zips]);
     let a = get(&s, "/package/zipped/1.2.3/docs/extra.txt").await;
     assert_eq!(a.status, 200);
@@ -83,8 +87,10 @@ async fn files_inside_zips() {
 #[tokio::test]
 async fn files_inside_zips_are_inflated_once() {
     let tmp = tempfile::tempdir().unwrap();
-    let extra = [("docs/extra.txt", "inside the zip")];
-    let (zips, _) = zipped_package(tmp.path(), "zipped", "1.2.3", &extra);
+    let zips = tmp.path().join("zips");
+    PackageBuilder::new("zipped", "1.2.3")
+        .file("docs/extra.txt", "inside the zip")
+        .write_zip(&zips);
     let s = state(&[zips]);
     let url = "/package/zipped/1.2.3/docs/extra.txt";
     let first = get(&s, url).await;
@@ -113,8 +119,10 @@ async fn files_inside_zips_are_inflated_once() {
 async fn large_files_are_streamed_with_their_semantics() {
     let tmp = tempfile::tempdir().unwrap();
     let big: String = (0..(3 << 20) / 16).map(|i| format!("{i:015}\n")).collect();
-    let (zips, _) = zipped_package(tmp.path(), "big", "1.0.0", &[("docs/big.txt", &big)]);
-    let folders = tmp.path().join("src");
+    let big_package = PackageBuilder::new("big", "1.0.0").file("docs/big.txt", &big);
+    let (zips, folders) = (tmp.path().join("zips"), tmp.path().join("src"));
+    big_package.write_zip(&zips);
+    big_package.write_folder(&folders);
     let uri = "/package/big/1.0.0/docs/big.txt";
     for s in [state(&[zips]), state(&[folders])] {
         let whole = get(&s, uri).await;

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use epr_package::fs::DirFs;
+use epr_testkit::PackageBuilder;
 
 use super::check;
 use super::sha256::hex_digest;
@@ -27,20 +28,19 @@ fn integration(format_version: &str, extra: &[(&str, &str)]) -> tempfile::TempDi
     write_package(&files)
 }
 
+/// `files` (path, content; a path ending in `/` is an empty folder) written into a
+/// temporary folder, the package's root. Every caller gives `manifest.yml` and
+/// `docs/README.md`, which replace the builder's own.
 fn write_package(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let package = files.iter().fold(
+        PackageBuilder::new("mypkg", "1.0.0"),
+        |package, &(path, content)| match path.strip_suffix('/') {
+            Some(folder) => package.folder(folder),
+            None => package.file(path, content),
+        },
+    );
     let dir = tempfile::tempdir().expect("temporary folder");
-    for (path, content) in files {
-        let full = dir.path().join(path);
-        if path.ends_with('/') {
-            // An empty folder.
-            std::fs::create_dir_all(full).expect("create folder");
-            continue;
-        }
-        if let Some(parent) = full.parent() {
-            std::fs::create_dir_all(parent).expect("create folder");
-        }
-        std::fs::write(full, content).expect("write file");
-    }
+    package.write_into(dir.path());
     dir
 }
 

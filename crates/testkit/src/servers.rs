@@ -2,22 +2,19 @@
 //! Collector (OTLP), started on a free
 //! loopback port and killed when the last handle is dropped.
 //!
-//! Include it from a test crate with
-//! `#[path = "../../../testsupport/servers.rs"] mod servers;`. Plain std only.
-//!
 //! When a server binary is missing, tests are skipped with a note on stderr, except under
 //! CI (env `CI` set), where a missing server fails the test: CI must run
 //! `scripts/ci-install-test-servers.sh` first.
 
-#![allow(dead_code)] // each test crate uses only some of these helpers
-
 use std::ffi::OsStr;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
+
+use crate::free_port;
 
 /// How long a server may take to start answering (moto imports a lot of Python).
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -149,7 +146,7 @@ pub fn fake_gcs() -> Option<Arc<TestServer>> {
 }
 
 /// A real OTLP receiver: the OpenTelemetry Collector built from
-/// `testsupport/otelcol/manifest.yaml`, listening for OTLP/HTTP on its port and
+/// `crates/testkit/otelcol/manifest.yaml`, listening for OTLP/HTTP on its port and
 /// writing every span it receives to `spans` as OTLP/JSON lines. One per test.
 pub fn otel_collector(spans: &std::path::Path) -> Option<TestServer> {
     let install = "scripts/ci-install-test-servers.sh (builds otelcol-epr)";
@@ -270,13 +267,6 @@ fn start(
     let mut server = TestServer { child, name, port };
     wait_until_listening(&mut server);
     Some(server)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .unwrap_or_else(|e| panic!("no free port on 127.0.0.1: {e}"))
 }
 
 fn wait_until_listening(server: &mut TestServer) {

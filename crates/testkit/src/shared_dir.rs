@@ -1,12 +1,10 @@
 //! Where `../shared` (the conformance suites and fixtures) is, for tests that use it.
-//!
-//! Include it from a test crate or test module with
-//! `#[path = ".../testsupport/shared_dir.rs"] mod shared_dir;`. Plain std only.
 
 use std::path::{Path, PathBuf};
 
 /// `EPR_SHARED`, else the first `shared/` beside an ancestor of `manifest_dir` (the
-/// including crate's `CARGO_MANIFEST_DIR`) that holds the conformance suite.
+/// calling crate's `CARGO_MANIFEST_DIR`) that holds the conformance suite. `None`
+/// when there is none: tests that need it then skip with a note.
 pub fn shared_dir(manifest_dir: &str) -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("EPR_SHARED") {
         let dir = PathBuf::from(dir);
