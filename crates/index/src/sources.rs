@@ -134,8 +134,8 @@ fn load_dir(
     let zips = fs
         .entries()
         .iter()
+        .filter(|e| !e.is_dir && e.path.ends_with(".zip"))
         .map(|e| path.join(&e.path))
-        .filter(|p| is_zip_name(p))
         .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
         .collect();
     let loaded = match Expansion::of_entries(fs.entries()).refusal() {
