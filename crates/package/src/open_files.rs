@@ -60,8 +60,8 @@ impl OpenPackages {
         zip: Option<FileIdentity>,
     ) -> Result<Arc<dyn PackageFs>, FsError> {
         let path = location.path();
-        if let Some(found) = self.take_recent(path) {
-            return Ok(self.keep(path, found));
+        if let Some(found) = self.if_open(path) {
+            return Ok(found);
         }
         // Opened without the lock: two requests may both open a package; one is kept.
         let fs: Arc<dyn PackageFs> = match location {
@@ -74,8 +74,14 @@ impl OpenPackages {
 
     /// The files of the package at `path` if they are open, without touching the disk.
     pub fn if_open(&self, path: &Path) -> Option<Arc<dyn PackageFs>> {
-        let found = self.take_recent(path)?;
-        Some(self.keep(path, found))
+        let mut recent = self.lock();
+        let pos = recent.iter().rposition(|(p, _)| p == path)?;
+        // Made the most recent; a package asked for again and again stays put.
+        if pos + 1 != recent.len() {
+            let found = recent.remove(pos);
+            recent.push(found);
+        }
+        recent.last().map(|(_, fs)| fs.clone())
     }
 
     /// How many packages are open.
@@ -85,12 +91,6 @@ impl OpenPackages {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    fn take_recent(&self, path: &Path) -> Option<Arc<dyn PackageFs>> {
-        let mut recent = self.lock();
-        let pos = recent.iter().rposition(|(p, _)| p == path)?;
-        Some(recent.remove(pos).1)
     }
 
     fn keep(&self, path: &Path, fs: Arc<dyn PackageFs>) -> Arc<dyn PackageFs> {
@@ -170,7 +170,8 @@ mod tests {
             open.open(&Location::Dir(folder), None).unwrap();
         }
         assert_eq!(open.len(), 5);
-        assert!(open.take_recent(&dir.path().join("p0")).is_none());
+        assert!(open.if_open(&dir.path().join("p0")).is_none());
+        assert!(open.if_open(&dir.path().join("p5")).is_some());
     }
 
     #[test]
