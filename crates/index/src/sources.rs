@@ -134,7 +134,7 @@ fn load_dir(
     let zips = fs
         .entries()
         .iter()
-        .filter(|e| !e.is_dir && e.path.ends_with(".zip"))
+        .filter(|e| !e.is_dir && is_zip_name(Path::new(&e.path)))
         .map(|e| path.join(&e.path))
         .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
         .collect();

@@ -68,25 +68,26 @@ impl<T: Clone> ByContent<T> {
             let bytes = fs.read(path)?;
             return Ok(self.get_or(tag, &bytes, check));
         };
-        let key = key(tag, "packed", &packed);
-        if let Some(found) = self.lock().get(&key) {
-            return Ok(found.clone());
-        }
-        let outcome = check(&fs.read(path)?);
-        self.lock().insert(key, outcome.clone());
-        Ok(outcome)
+        self.remembered(key(tag, "packed", &packed), || Ok(check(&fs.read(path)?)))
     }
 
     /// The outcome for `bytes` (read as `tag` says), computed by `check` the first time.
     pub(crate) fn get_or(&self, tag: &str, bytes: &[u8], check: impl FnOnce(&[u8]) -> T) -> T {
-        let key = key(tag, "bytes", bytes);
-        if let Some(found) = self.lock().get(&key) {
-            return found.clone();
-        }
-        // Checked without the lock: two threads may both check a file; both get the same.
-        let outcome = check(bytes);
-        self.lock().insert(key, outcome.clone());
+        let Ok::<T, std::convert::Infallible>(outcome) =
+            self.remembered(key(tag, "bytes", bytes), || Ok(check(bytes)));
         outcome
+    }
+
+    /// The outcome kept under `key`, or the one `compute` gives, then kept (a
+    /// failure is not).
+    fn remembered<E>(&self, key: [u8; 32], compute: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        if let Some(found) = self.lock().get(&key) {
+            return Ok(found.clone());
+        }
+        // Computed without the lock: two threads may both check a file; both get the same.
+        let outcome = compute()?;
+        self.lock().insert(key, outcome.clone());
+        Ok(outcome)
     }
 
     /// How many distinct files were checked.
