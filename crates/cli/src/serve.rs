@@ -212,7 +212,7 @@ async fn serve_until_signal(
         api,
         threads,
         tls,
-        epr_server::router(state),
+        epr_server::api(state),
         listen.limits.clone(),
         signal,
     )

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::StatusCode;
@@ -27,7 +27,7 @@ use crate::routes::{self, Resolution, Route, Routed};
 static FAVICON: &[u8] = include_bytes!("../assets/favicon.ico");
 
 /// Every request comes here: route it, then call the matching handler.
-pub async fn dispatch(State(state): State<AppState>, mut req: Request) -> Response {
+pub async fn dispatch(state: &AppState, mut req: Request) -> Response {
     if req.method() == http::Method::CONNECT {
         return refuse_connect();
     }
@@ -54,12 +54,12 @@ pub async fn dispatch(State(state): State<AppState>, mut req: Request) -> Respon
     };
     // Only the head is needed, and `Parts` (unlike the body) can be shared across awaits.
     let (parts, _body) = req.into_parts();
-    let mut res = handle(&state, route, &parts, query.as_deref().unwrap_or("")).await;
+    let mut res = handle(state, route, &parts, query.as_deref().unwrap_or("")).await;
     response::add_cors(&mut res);
-    // HEAD gets the GET's answer with its body: axum's route sets Content-Length from
-    // the body's exact size (none for a streamed body, e.g. a folder's zip) and then
-    // drops the body for HEAD. Emptying it here, before that, made every HEAD without
-    // an explicit Content-Length say `Content-Length: 0`.
+    // HEAD gets the GET's answer with its body: `Api` sets Content-Length from the
+    // body's exact size (none for a streamed body, e.g. a folder's zip) and then drops
+    // the body for HEAD. Emptying it here, before that, made every HEAD without an
+    // explicit Content-Length say `Content-Length: 0`.
     res
 }
 
@@ -82,8 +82,14 @@ pub fn decoded_path(uri: &http::Uri) -> String {
         .into_owned()
 }
 
+/// The answer of `route`. The futures of the routes that read files or ask the
+/// proxy's upstream are boxed: they are large (over a kilobyte each), and an
+/// unboxed one would make every request's future as large, copied at each of its
+/// levels as it starts (a twentieth of a cached answer's CPU).
 async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) -> Response {
-    if let Some(res) = crate::proxy::handle(state, &route, req, raw_query).await {
+    if state.config().proxy.is_some()
+        && let Some(res) = Box::pin(crate::proxy::handle(state, &route, req, raw_query)).await
+    {
         return res;
     }
     let config = state.config();
@@ -112,12 +118,12 @@ async fn handle(state: &AppState, route: Route, req: &Parts, raw_query: &str) ->
             name,
             version,
             file,
-        } => files::get_package_file(state, req, &name, &version, &file).await,
+        } => Box::pin(files::get_package_file(state, req, &name, &version, &file)).await,
         Route::Artifact { name, version } => {
-            files::download_package(state, req, &name, &version).await
+            Box::pin(files::download_package(state, req, &name, &version)).await
         }
         Route::Signature { name, version } => {
-            files::get_signature(state, req, &name, &version).await
+            Box::pin(files::get_signature(state, req, &name, &version)).await
         }
     }
 }
@@ -171,12 +177,12 @@ async fn answer_json(
     let best = body.note_served();
     if body.identity().len() >= COMPRESS_OFF_THREAD && !body.is_encoded(wanted, best) {
         let (st, b) = (state.clone(), body.clone());
-        // Should it fail, the request compresses the body itself below.
-        let _ = state
-            .run_heavy(move || {
-                st.responses().encoded(&b, wanted, best);
-            })
-            .await;
+        // Should it fail, the request compresses the body itself below. (Boxed, as
+        // in `handle`: most answers are encoded already.)
+        let _ = Box::pin(state.run_heavy(move || {
+            st.responses().encoded(&b, wanted, best);
+        }))
+        .await;
     }
     response::negotiated_json(
         &req.method,
@@ -234,6 +240,22 @@ async fn query_answer(
         count_cache_lookup(state, true);
         return Ok(answer_json(state, req, body, max_age).await);
     }
+    // Boxed: the first sight of a query is rare, and its future large.
+    let body = Box::pin(compute_query(state, &catalog, raw_query, endpoint)).await?;
+    cache.alias(&catalog, raw_key, &body);
+    Ok(answer_json(state, req, body, max_age).await)
+}
+
+/// The body of a query not seen in this form: from the cache under its parsed
+/// form, or computed on the heavy pool and kept.
+async fn compute_query(
+    state: &AppState,
+    catalog: &Arc<Catalog>,
+    raw_query: &str,
+    endpoint: Endpoint,
+) -> Result<Arc<CachedBody>, AppError> {
+    let c = state.config();
+    let cache = state.responses();
     let pairs = query::parse_pairs(raw_query);
     let filter = query::parse_filter(&pairs, endpoint, c.allow_unknown_query_parameters)
         .map_err(|e| AppError::BadRequest(e.0))?;
@@ -244,22 +266,16 @@ async fn query_answer(
         Endpoint::Search => CacheKey::SearchFilter(parsed),
         Endpoint::Categories => CacheKey::CategoriesFilter(parsed),
     };
-    let body = match cache.get(&catalog, &key) {
-        Some(body) => {
-            count_cache_lookup(state, true);
-            body
-        }
-        None => {
-            count_cache_lookup(state, false);
-            let (st, computed_from) = (state.clone(), catalog.clone());
-            let bytes = state
-                .run_heavy(move || render_query(&st, &computed_from, &filter, endpoint))
-                .await??;
-            cache.get_or_insert_with(&catalog, key, || Ok::<_, AppError>(bytes))?
-        }
-    };
-    cache.alias(&catalog, raw_key, &body);
-    Ok(answer_json(state, req, body, max_age).await)
+    if let Some(body) = cache.get(catalog, &key) {
+        count_cache_lookup(state, true);
+        return Ok(body);
+    }
+    count_cache_lookup(state, false);
+    let (st, computed_from) = (state.clone(), catalog.clone());
+    let bytes = state
+        .run_heavy(move || render_query(&st, &computed_from, &filter, endpoint))
+        .await??;
+    cache.get_or_insert_with(catalog, key, || Ok::<_, AppError>(bytes))
 }
 
 /// The body of `/search` or `/categories` for `filter`.

@@ -42,17 +42,60 @@ pub mod tls;
 
 pub use app::{AppState, ServerConfig};
 
-/// The whole API as one router; every request goes through [`observe::observe`]
+/// The whole API as one service: every request goes through [`observe::observe`]
 /// (span, access log, metrics) and [`handlers::dispatch`], which holds the route
 /// table of the upstream.
-pub fn router(state: AppState) -> axum::Router {
-    axum::Router::new()
-        .fallback(handlers::dispatch)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            observe::observe,
-        ))
-        .with_state(state)
+pub fn api(state: AppState) -> Api {
+    Api { state }
+}
+
+/// The service of [`api`]. Not an axum `Router`: the API routes by itself
+/// ([`routes`]), and the router's layers around one fallback handler (boxed
+/// services, a middleware future, a oneshot) cost a tenth of the CPU of a small
+/// answer (docs/PERFORMANCE.md, "Kibana's `/search` against nginx").
+#[derive(Clone)]
+pub struct Api {
+    state: AppState,
+}
+
+impl Api {
+    /// The answer to `req`, finished as axum's router finished it
+    /// (`axum::routing::route::RouteFuture`): a Content-Length from the body's exact
+    /// size when none is set, and for HEAD the GET's head without the body.
+    pub async fn answer(self, req: axum::extract::Request) -> axum::response::Response {
+        let head = req.method() == http::Method::HEAD;
+        let mut res = observe::observe(&self.state, req).await;
+        if !res.headers().contains_key(http::header::CONTENT_LENGTH)
+            && let Some(size) = http_body::Body::size_hint(res.body()).exact()
+        {
+            res.headers_mut()
+                .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(size));
+        }
+        if head {
+            *res.body_mut() = axum::body::Body::empty();
+        }
+        res
+    }
+}
+
+impl tower::Service<axum::extract::Request> for Api {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: axum::extract::Request) -> Self::Future {
+        let api = self.clone();
+        Box::pin(async move { Ok(api.answer(req).await) })
+    }
 }
 
 /// The router of `--metrics-address`: `/metrics` only, as upstream.

@@ -31,7 +31,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -44,6 +43,33 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
+
+/// What a listener serves: the API ([`crate::Api`]) or an axum `Router`.
+pub trait Service:
+    tower::Service<
+        axum::extract::Request,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future: Send,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> Service for S where
+    S: tower::Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+            Future: Send,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
 
 /// The limits of one listener.
 #[derive(Debug, Clone)]
@@ -79,7 +105,7 @@ pub struct Tls(pub bool);
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    router: Router,
+    router: impl Service,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -114,7 +140,7 @@ pub async fn serve_on_threads(
     listener: TcpListener,
     threads: std::num::NonZeroUsize,
     tls: Option<TlsAcceptor>,
-    router: Router,
+    router: impl Service,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
@@ -211,15 +237,15 @@ async fn drain(graceful: GracefulShutdown, timeout: Duration) {
 }
 
 /// What serving a connection needs, the same for every connection.
-struct Server {
+struct Server<S> {
     tls: Option<TlsAcceptor>,
-    router: Router,
+    router: S,
     limits: ConnectionLimits,
     http: Arc<auto::Builder<TokioExecutor>>,
 }
 
-impl Server {
-    fn new(tls: Option<TlsAcceptor>, router: Router, limits: ConnectionLimits) -> Server {
+impl<S: Service> Server<S> {
+    fn new(tls: Option<TlsAcceptor>, router: S, limits: ConnectionLimits) -> Server<S> {
         let mut http = auto::Builder::new(TokioExecutor::new());
         // Our own clocks replace hyper's (see the module's doc); Go's server has none.
         http.http1()
@@ -282,7 +308,11 @@ impl Drop for Counted {
 }
 
 impl Worker {
-    fn start(n: usize, blocking_threads: usize, server: Arc<Server>) -> io::Result<Worker> {
+    fn start<S: Service>(
+        n: usize,
+        blocking_threads: usize,
+        server: Arc<Server<S>>,
+    ) -> io::Result<Worker> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .max_blocking_threads(blocking_threads)
@@ -336,14 +366,14 @@ impl Worker {
     }
 }
 
-struct Connection {
-    router: Router,
+struct Connection<S> {
+    router: S,
     builder: Arc<auto::Builder<TokioExecutor>>,
     limits: ConnectionLimits,
     peer: SocketAddr,
 }
 
-impl Connection {
+impl<S: Service> Connection<S> {
     async fn serve(
         self,
         stream: TcpStream,
@@ -615,7 +645,7 @@ mod tests {
 
     #[tokio::test]
     async fn connections_go_to_the_thread_serving_the_fewest() {
-        let router = Router::new().route(
+        let router = axum::Router::new().route(
             "/",
             axum::routing::get(|| async {
                 format!("{}END", std::thread::current().name().unwrap_or("?"))

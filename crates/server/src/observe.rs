@@ -14,8 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Version, header};
@@ -23,6 +22,7 @@ use http_body::{Frame, SizeHint};
 use tracing::Instrument;
 
 use crate::app::AppState;
+use crate::handlers;
 use crate::metrics::{HttpLabels, Metrics, method_label};
 use crate::routes::{self, Routed};
 
@@ -30,8 +30,8 @@ use crate::routes::{self, Routed};
 #[derive(Debug, Clone)]
 pub struct ErrorCause(pub Arc<str>);
 
-/// The middleware (see the module's doc).
-pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Serves `req` by [`handlers::dispatch`], observed (see the module's doc).
+pub async fn observe(state: &AppState, mut req: Request) -> Response {
     let started = Instant::now();
     let line = AccessLine::of(&req);
     // Routed here, once: the trace is named when its span starts, and the metrics
@@ -53,7 +53,9 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     if let Some(m) = &metrics {
         m.in_flight_requests.inc();
     }
-    let mut res = next.run(req).instrument(span.clone()).await;
+    let mut res = handlers::dispatch(state, req)
+        .instrument(span.clone())
+        .await;
     let status = res.status();
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() {
@@ -174,8 +176,8 @@ impl AccessLine {
             log.logger = "http",
             source.address = source.as_deref(),
             source.ip = source.as_deref(),
-            http.request.method = %self.method,
-            url.path = %self.path,
+            http.request.method = self.method.as_str(),
+            url.path = self.path.as_str(),
             url.domain = domain,
             http.response.code = status,
             http.response.status_code = status,

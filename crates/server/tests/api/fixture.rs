@@ -82,7 +82,7 @@ pub async fn send(state: &AppState, method: &str, uri: &str, headers: &[(&str, &
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let res = epr_server::router(state.clone())
+    let res = epr_server::api(state.clone())
         .oneshot(req.body(Body::empty()).unwrap())
         .await
         .unwrap();
