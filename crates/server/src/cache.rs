@@ -39,6 +39,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use bytes::Bytes;
 use epr_index::Catalog;
+use http::HeaderValue;
 use sha2::{Digest, Sha256};
 // Tokio's clock, so that tests can move time forward instead of sleeping.
 use tokio::time::Instant;
@@ -94,18 +95,29 @@ impl CacheKey {
     }
 }
 
-/// The map slot, a key copy in the eviction queue, the hash and the locks of an
+/// The map slot, a key copy in the eviction queue, the ETags and the locks of an
 /// entry, roughly; charged so that many tiny bodies are bounded too.
-const ENTRY_OVERHEAD: usize = 256;
+const ENTRY_OVERHEAD: usize = 512;
+
+/// The codings and qualities a body has an ETag for (identity has one quality).
+const ETAG_FORMS: [(Encoding, bool); 5] = [
+    (Encoding::Identity, true),
+    (Encoding::Gzip, true),
+    (Encoding::Gzip, false),
+    (Encoding::Brotli, true),
+    (Encoding::Brotli, false),
+];
 
 /// A JSON body with its ETag and its compressed forms, computed once each.
 #[derive(Debug)]
 pub struct CachedBody {
     key: CacheKey,
     identity: Bytes,
-    /// Hex of the first 16 bytes of the body's SHA-256, computed when first asked
-    /// for (files are served without an ETag, so theirs never is).
-    hash: OnceLock<String>,
+    /// The ETag of each coding and quality ([`ETAG_FORMS`]): the hex of the first
+    /// 16 bytes of the body's SHA-256 and a suffix, computed when first asked for
+    /// (files are served without an ETag, so theirs never are), kept as header
+    /// values ready to send.
+    etags: OnceLock<[HeaderValue; 5]>,
     gzip: Mutex<Option<Coded>>,
     brotli: Mutex<Option<Coded>>,
     /// Requests answered with this body so far.
@@ -125,7 +137,7 @@ impl CachedBody {
         CachedBody {
             key,
             identity,
-            hash: OnceLock::new(),
+            etags: OnceLock::new(),
             gzip: Mutex::new(None),
             brotli: Mutex::new(None),
             served: AtomicU64::new(0),
@@ -147,12 +159,20 @@ impl CachedBody {
 
     /// The quoted strong ETag of the body in `encoding`, at the best quality or
     /// the quick one.
-    pub fn etag(&self, encoding: Encoding, best: bool) -> String {
-        let hash = self.hash.get_or_init(|| {
+    pub fn etag(&self, encoding: Encoding, best: bool) -> &HeaderValue {
+        let etags = self.etags.get_or_init(|| {
             let digest = Sha256::digest(&self.identity);
-            digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+            let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+            ETAG_FORMS.map(|(encoding, best)| {
+                let tag = format!("\"{hash}{}\"", encoding.etag_suffix(best));
+                HeaderValue::from_str(&tag).expect("a quoted hex hash is a valid header value")
+            })
         });
-        format!("\"{hash}{}\"", encoding.etag_suffix(best))
+        let form = ETAG_FORMS
+            .iter()
+            .position(|&(e, b)| e == encoding && (b == best || e == Encoding::Identity))
+            .expect("every coding and quality has a form");
+        &etags[form]
     }
 
     /// Whether the body in `encoding` is made at the quality asked for, or
@@ -496,6 +516,11 @@ impl ResponseCache {
 mod tests {
     use super::*;
 
+    /// The ETag as text.
+    fn etag_text(body: &CachedBody, encoding: Encoding, best: bool) -> String {
+        body.etag(encoding, best).to_str().unwrap().to_string()
+    }
+
     fn catalog() -> Arc<Catalog> {
         Arc::new(Catalog::new(Vec::new()))
     }
@@ -567,7 +592,7 @@ mod tests {
         assert!(!body.note_served(), "a first request");
         let (_, quick, best) = cache.encoded(&body, Encoding::Brotli, false);
         assert!(!best);
-        assert!(body.etag(Encoding::Brotli, false).ends_with("-br1\""));
+        assert!(etag_text(&body, Encoding::Brotli, false).ends_with("-br1\""));
         let charged_quick = cache.stats().bytes;
         // Asked again for the quick one: the one made is served.
         assert!(!cache.encoded(&body, Encoding::Brotli, false).2);
@@ -708,22 +733,25 @@ mod tests {
         );
         let other = cache.insert(&c, CacheKey::Categories(String::new()), json(10));
         assert_eq!(
-            a.etag(Encoding::Identity, true),
-            b.etag(Encoding::Identity, true)
+            etag_text(&a, Encoding::Identity, true),
+            etag_text(&b, Encoding::Identity, true)
         );
         assert_ne!(
-            a.etag(Encoding::Identity, true),
-            other.etag(Encoding::Identity, true)
+            etag_text(&a, Encoding::Identity, true),
+            etag_text(&other, Encoding::Identity, true)
         );
-        let tag = a.etag(Encoding::Identity, true);
+        let tag = etag_text(&a, Encoding::Identity, true);
         assert_eq!(tag.len(), 34);
-        assert_eq!(a.etag(Encoding::Gzip, true), format!("{}-gz\"", &tag[..33]));
         assert_eq!(
-            a.etag(Encoding::Brotli, true),
+            etag_text(&a, Encoding::Gzip, true),
+            format!("{}-gz\"", &tag[..33])
+        );
+        assert_eq!(
+            etag_text(&a, Encoding::Brotli, true),
             format!("{}-br\"", &tag[..33])
         );
         assert_eq!(
-            a.etag(Encoding::Brotli, false),
+            etag_text(&a, Encoding::Brotli, false),
             format!("{}-br1\"", &tag[..33])
         );
     }

@@ -39,7 +39,6 @@ pub async fn observe(state: &AppState, mut req: Request) -> Response {
     let resolution = routes::resolve(&line.path);
     let template = routes::template_of(&resolution);
     req.extensions_mut().insert(Routed(resolution));
-    let request_size = approximate_request_size(&req);
     let name = transaction_name(req.method(), template);
     let span = tracing::info_span!(
         "request",
@@ -50,8 +49,11 @@ pub async fn observe(state: &AppState, mut req: Request) -> Response {
         http.response.status_code = tracing::field::Empty,
     );
     let metrics = state.metrics().cloned();
+    let mut request_size = 0.0;
     if let Some(m) = &metrics {
         m.in_flight_requests.inc();
+        // Only for the metrics: it prints the URI again.
+        request_size = approximate_request_size(&req);
     }
     let mut res = handlers::dispatch(state, req)
         .instrument(span.clone())

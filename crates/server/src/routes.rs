@@ -99,6 +99,23 @@ pub fn clean(path: &str) -> String {
     out
 }
 
+/// Whether [`clean`] leaves `path` as it is, told without building the cleaned
+/// path (the common case, on every request): rooted, and no segment empty, `.` or
+/// `..` but a last empty one (a trailing slash).
+fn is_clean(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let mut segments = rest.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        if segment == "." || segment == ".." || (segment.is_empty() && !last) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Splits `{name}-{version}` followed by `suffix`, as the route regex does: the
 /// name is the longest `[a-z0-9_]+` prefix followed by `-`.
 fn name_version(file: &str, suffix: &str) -> Option<(String, String)> {
@@ -110,14 +127,16 @@ fn name_version(file: &str, suffix: &str) -> Option<(String, String)> {
 
 /// Resolves a percent-decoded request path.
 pub fn resolve(path: &str) -> Resolution {
-    let with_root = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("/{path}")
-    };
-    let cleaned = clean(&with_root);
-    if cleaned != path {
-        return Resolution::Clean(cleaned);
+    if !is_clean(path) {
+        let with_root = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        let cleaned = clean(&with_root);
+        if cleaned != path {
+            return Resolution::Clean(cleaned);
+        }
     }
     let slash = path.len() > 1 && path.ends_with('/');
     let bare = if slash { &path[..path.len() - 1] } else { path };
@@ -192,6 +211,28 @@ pub fn resolve(path: &str) -> Resolution {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `is_clean` agrees with `clean` on every path of up to four segments made of
+    /// the pieces that matter (empty, `.`, `..`, a name), rooted or not.
+    #[test]
+    fn is_clean_agrees_with_clean() {
+        let pieces = ["", ".", "..", "a", "b.c"];
+        let mut paths = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = paths
+                .iter()
+                .flat_map(|p| pieces.iter().map(move |x| format!("{p}/{x}")))
+                .collect();
+            paths.extend(longer);
+        }
+        let unrooted: Vec<String> = paths.iter().map(|p| format!("x{p}")).collect();
+        paths.extend(unrooted);
+        assert!(paths.len() > 1500);
+        for path in &paths {
+            let cleaned = path.starts_with('/') && clean(path) == *path;
+            assert_eq!(is_clean(path), cleaned, "{path:?}");
+        }
+    }
 
     fn serve(path: &str) -> Route {
         match resolve(path) {
