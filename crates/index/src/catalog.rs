@@ -113,7 +113,7 @@ pub fn document_from_files(package: &Package, deprecated: Option<&Json>) -> Resu
         require_signature: false,
     };
     let loaded = epr_package::package::load(package.location.clone(), fs, &opts)
-        .map_err(|e| e.problems.join("; "))?;
+        .map_err(|e| e.joined("; "))?;
     same_package(package, &loaded)?;
     let document = loaded
         .full_json(deprecated)
@@ -195,7 +195,7 @@ impl Entry {
             text
         };
         let package = from_index_manifest_bytes(manifest)
-            .map_err(|e| format!("{}: {}", e.location, e.problems.join("; ")))?;
+            .map_err(|e| format!("{}: {}", e.location, e.joined("; ")))?;
         same_package(&self.package, &package).map_err(|e| format!("not the manifest: {e}"))?;
         let document = package
             .full_json(self.deprecated.as_ref())

@@ -109,10 +109,7 @@ fn sorted_children(dir: &Path) -> Vec<(PathBuf, FileType)> {
 }
 
 fn fail(path: &Path, message: String) -> LoadError {
-    LoadError {
-        location: path.display().to_string(),
-        problems: vec![message],
-    }
+    LoadError::one(path.display().to_string(), message)
 }
 
 /// Loads the folder package at `path`; with the zip files it holds, in walk

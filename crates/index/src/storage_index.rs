@@ -105,7 +105,7 @@ fn entry_error(position: String, e: LoadError) -> EntryError {
     EntryError {
         position,
         package: e.location,
-        problems: e.problems,
+        problems: e.problems.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -276,9 +276,11 @@ pub struct IndexEntry {
 impl IndexEntry {
     /// The entry of a package we loaded, from its [`Package::index_manifest`].
     pub fn from_package(package: &Package) -> Result<IndexEntry, LoadError> {
-        let manifest = package.index_manifest().ok_or_else(|| LoadError {
-            location: format!("{}-{}", package.name, package.version),
-            problems: vec!["a summary of an index entry has no manifest to write".into()],
+        let manifest = package.index_manifest().ok_or_else(|| {
+            LoadError::one(
+                format!("{}-{}", package.name, package.version),
+                "a summary of an index entry has no manifest to write",
+            )
         })?;
         IndexEntry::from_manifest(&manifest)
     }

@@ -447,7 +447,7 @@ fn unreadable_manifests_are_not_written() {
     }
     let e = IndexEntry::from_manifest(&manifest).unwrap_err();
     assert_eq!(
-        e.problems,
-        ["version: invalid package version \"\": version string empty"]
+        e.joined("; "),
+        "version: invalid package version \"\": version string empty"
     );
 }

@@ -7,6 +7,7 @@ use crate::json::Json;
 use crate::load_cache::LoadCache;
 use crate::manifest_parts::{self as parts};
 use crate::package::{LoadOptions, VALID_RELEASES};
+use crate::problem::Problem;
 use crate::required_fields;
 use crate::yaml::{self, Node, Value};
 
@@ -27,7 +28,7 @@ pub fn load(
     fs: &dyn PackageFs,
     opts: &LoadOptions,
     cache: &LoadCache,
-    out: &mut Vec<String>,
+    out: &mut Vec<Problem>,
 ) -> Option<DataStream> {
     let base = format!("data_stream/{dir}");
     let manifest_path = format!("{base}/manifest.yml");
@@ -36,19 +37,19 @@ pub fn load(
         Ok(b) => match yaml::utf8_text(b) {
             Ok(text) => text,
             Err(e) => {
-                out.push(format!("{manifest_path}: {e}"));
+                out.push(Problem::file(&manifest_path, e));
                 return None;
             }
         },
         Err(e) => {
-            out.push(e);
+            out.push(Problem::package(e));
             return None;
         }
     };
     let root = match yaml::parse_config(&text) {
         Ok(n) => n,
         Err(e) => {
-            out.push(format!("{manifest_path}: {e}"));
+            out.push(Problem::file(&manifest_path, e.to_string()));
             return None;
         }
     };

@@ -5,13 +5,14 @@
 //! path and line so that a package author sees every problem in one run.
 
 use crate::json::{self, Json};
+use crate::problem::Problem;
 use crate::yaml::{self, Node, Value};
 
 /// Problems found in one file, each with the key path and line.
 #[derive(Debug, Default)]
 pub struct Problems {
     pub file: String,
-    pub items: Vec<String>,
+    pub items: Vec<Problem>,
 }
 
 impl Problems {
@@ -22,13 +23,13 @@ impl Problems {
         }
     }
 
+    /// A problem with `key` (a key path), at `node`'s line when there is one.
     pub fn push(&mut self, node: Option<&Node>, key: &str, message: impl std::fmt::Display) {
-        match node {
-            Some(n) => self
-                .items
-                .push(format!("{} (line {}): {key}: {message}", self.file, n.line)),
-            None => self.items.push(format!("{}: {key}: {message}", self.file)),
-        }
+        let message = format!("{key}: {message}");
+        self.items.push(match node {
+            Some(n) => Problem::at(&self.file, n.line, message),
+            None => Problem::file(&self.file, message),
+        });
     }
 }
 

@@ -34,6 +34,7 @@ use crate::fs::EmptyFs;
 use crate::json::Json;
 use crate::open_files::Files;
 use crate::package::{Doc, LoadError, Location, Package, TemplateInfo, TemplateParts};
+use crate::problem::Problem;
 use crate::version::Version;
 
 impl Package {
@@ -53,10 +54,7 @@ pub fn from_index_manifest_bytes(bytes: &[u8]) -> Result<Package, LoadError> {
 
 /// The error of a manifest that does not parse.
 pub(crate) fn not_valid_json(e: serde_json::Error) -> LoadError {
-    LoadError {
-        location: describe("", ""),
-        problems: vec![format!("not valid JSON: {e}")],
-    }
+    LoadError::one(describe("", ""), format!("not valid JSON: {e}"))
 }
 
 /// Builds the package of one index entry from its `package_manifest` object.
@@ -66,10 +64,10 @@ pub(crate) fn not_valid_json(e: serde_json::Error) -> LoadError {
 /// `conditions.kibana.version: invalid Kibana versions range "not a range": ...`.
 pub fn from_index_manifest(manifest: &Value) -> Result<Package, LoadError> {
     let Value::Object(map) = manifest else {
-        return Err(LoadError {
-            location: describe("", ""),
-            problems: vec![format!("expected an object, found {}", json_kind(manifest))],
-        });
+        return Err(LoadError::one(
+            describe("", ""),
+            format!("expected an object, found {}", json_kind(manifest)),
+        ));
     };
     let m = JObj::root(map);
     let mut p = Problems::default();
@@ -172,7 +170,7 @@ pub fn from_index_manifest(manifest: &Value) -> Result<Package, LoadError> {
     let (Some(semver), true) = (semver, p.0.is_empty()) else {
         return Err(LoadError {
             location: describe(&name, &version),
-            problems: p.0,
+            problems: p.0.into_iter().map(Problem::package).collect(),
         });
     };
     Ok(Package {

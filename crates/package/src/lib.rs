@@ -6,7 +6,10 @@
 //! - [`open_files`]: served packages' files, opened again when asked for.
 //! - [`yaml`]: YAML 1.1 documents with dotted keys expanded, as the upstream reads them.
 //! - [`decode`]: typed reads from YAML that collect every problem.
+//! - [`problem`]: a problem with its file, line and code, the loader's and the
+//!   validator's.
 //! - [`package`]: a loaded package, its derived fields and its JSON documents.
+//! - [`load`]: loading one from its files: decode, check, render.
 //! - [`index_entry`]: a package from a Package Storage v2 index entry, and the
 //!   entry our publisher writes for a package.
 //! - [`index_summary`]: the part of an index entry that queries need, without the rest.
@@ -25,10 +28,12 @@ pub mod go_text;
 pub mod index_entry;
 pub mod index_summary;
 pub mod json;
+pub mod load;
 pub mod load_cache;
 pub mod manifest_parts;
 pub mod open_files;
 pub mod package;
+pub mod problem;
 pub mod required_fields;
 mod search_text;
 pub mod version;

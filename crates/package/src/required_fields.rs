@@ -136,7 +136,7 @@ mod tests {
         let fs = DirFs::open(dir.path()).unwrap();
         let mut p = Problems::new("data_stream/ds/manifest.yml");
         check(&fs, "data_stream/ds", cache, &mut p);
-        p.items
+        p.items.iter().map(ToString::to_string).collect()
     }
 
     const BASE: &str = "

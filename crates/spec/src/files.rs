@@ -47,7 +47,7 @@ pub fn check_schema(
     };
     schema::validate(&schema, &doc, &formats)
         .into_iter()
-        .map(|e| Problem::schema(path, e))
+        .map(|e| crate::problem::schema_problem(path, e))
         .collect()
 }
 

@@ -1,82 +1,18 @@
-//! A validation problem: which file, which line, what, and the package-spec code when
-//! the rule has one (codes can be excluded by `validation.yml`).
+//! The validator's problems: [`epr_package::problem::Problem`], shared with the
+//! loader so that both print a problem the same way, and the one made from a schema
+//! violation.
 
-use std::fmt;
+pub use epr_package::problem::Problem;
 
 use crate::schema::SchemaError;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// Path relative to the package root (`manifest.yml`, `data_stream/x/fields/a.yml`);
-    /// empty for problems about the package as a whole.
-    pub file: String,
-    /// 1-based line in `file`; 0 when there is none (JSON files, whole-file problems).
-    pub line: usize,
-    pub message: String,
-    /// A package-spec error code such as `SVR00004`.
-    pub code: Option<&'static str>,
-}
-
-impl Problem {
-    /// A problem about the whole package.
-    pub fn package(message: impl Into<String>) -> Problem {
-        Problem {
-            file: String::new(),
-            line: 0,
-            message: message.into(),
-            code: None,
-        }
-    }
-
-    /// A problem in `file` (no line).
-    pub fn file(file: impl Into<String>, message: impl Into<String>) -> Problem {
-        Problem {
-            file: file.into(),
-            line: 0,
-            message: message.into(),
-            code: None,
-        }
-    }
-
-    /// A problem at `line` of `file`.
-    pub fn at(file: impl Into<String>, line: usize, message: impl Into<String>) -> Problem {
-        Problem {
-            file: file.into(),
-            line,
-            message: message.into(),
-            code: None,
-        }
-    }
-
-    /// A schema violation found in `file`. The one coded schema rule (the ingest
-    /// pipeline rename rule, JSE00001) carries its code at the end of the message; it
-    /// becomes the problem's code so that `validation.yml` can exclude it.
-    pub fn schema(file: &str, e: SchemaError) -> Problem {
-        let text = e.to_string();
-        match text.strip_suffix(" (JSE00001)") {
-            Some(message) => Problem::at(file, e.line, message).with_code("JSE00001"),
-            None => Problem::at(file, e.line, text),
-        }
-    }
-
-    /// Attaches a package-spec code.
-    pub fn with_code(mut self, code: &'static str) -> Problem {
-        self.code = Some(code);
-        self
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.file.is_empty(), self.line) {
-            (true, _) => {}
-            (false, 0) => write!(f, "{}: ", self.file)?,
-            (false, line) => write!(f, "{}:{line}: ", self.file)?,
-        }
-        f.write_str(&self.message)?;
-        if let Some(code) = self.code {
-            write!(f, " ({code})")?;
-        }
-        Ok(())
+/// A schema violation found in `file`. The one coded schema rule (the ingest
+/// pipeline rename rule, JSE00001) carries its code at the end of the message; it
+/// becomes the problem's code so that `validation.yml` can exclude it.
+pub fn schema_problem(file: &str, e: SchemaError) -> Problem {
+    let text = e.to_string();
+    match text.strip_suffix(" (JSE00001)") {
+        Some(message) => Problem::at(file, e.line, message).with_code("JSE00001"),
+        None => Problem::at(file, e.line, text),
     }
 }

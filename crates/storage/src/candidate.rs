@@ -198,7 +198,7 @@ fn load(
     };
     let package =
         epr_package::package::load(Location::Zip(zip_path.to_path_buf()), fs.clone(), &options)
-            .map_err(|e| invalid(e.problems))?;
+            .map_err(|e| invalid(e.problems.iter().map(ToString::to_string).collect()))?;
     let expected = format!("{}-{}", package.name, package.version);
     if legacy_package && (top_level != 1 || root != expected) {
         return Err(invalid(vec![format!(

@@ -95,7 +95,7 @@ fn kind(v: &Value) -> &'static str {
 /// `version`, constraints that parse, well-typed fields).
 fn package(value: &Value) -> Result<Package, String> {
     epr_package::from_index_manifest(value)
-        .map_err(|e| format!("package {}: {}", e.location, e.problems.join("; ")))
+        .map_err(|e| format!("package {}: {}", e.location, e.joined("; ")))
 }
 
 /// An upstream `/package/{name}/{version}/` body.

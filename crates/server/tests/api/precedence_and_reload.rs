@@ -150,7 +150,7 @@ fn wrong_types_and_truncated_zips_are_named() {
         .write_folder(tmp.path());
     let text = load_error(&[tmp.path().to_path_buf()], &LoadOptions::default());
     assert!(
-        text.contains("manifest.yml (line 9): owner: expected an object, found string"),
+        text.contains("manifest.yml:9: owner: expected an object, found string"),
         "{text}"
     );
     assert!(
