@@ -1,6 +1,8 @@
 //! Data streams: `data_stream/<dir>/manifest.yml`, their defaults, the ingest
 //! pipeline rule (spec/api.md §4.6) and the load-time checks of §6.3.
 
+use std::sync::Arc;
+
 use crate::decode::{Obj, ObjBuilder, Problems};
 use crate::fs::PackageFs;
 use crate::json::Json;
@@ -33,23 +35,18 @@ pub fn load(
     let base = format!("data_stream/{dir}");
     let manifest_path = format!("{base}/manifest.yml");
     let mut p = Problems::new(manifest_path.clone());
-    let text = match fs.read(&manifest_path).map_err(|e| e.to_string()) {
-        Ok(b) => match yaml::utf8_text(b) {
-            Ok(text) => text,
-            Err(e) => {
-                out.push(Problem::file(&manifest_path, e));
-                return None;
-            }
-        },
-        Err(e) => {
-            out.push(Problem::package(e));
+    let parsed =
+        cache
+            .data_stream_manifests
+            .of_file(fs, &manifest_path, "manifest", parse_manifest);
+    let root = match parsed {
+        Ok(Ok(root)) => root,
+        Ok(Err(why)) => {
+            out.push(Problem::file(&manifest_path, why));
             return None;
         }
-    };
-    let root = match yaml::parse_config(&text) {
-        Ok(n) => n,
         Err(e) => {
-            out.push(Problem::file(&manifest_path, e.to_string()));
+            out.push(Problem::package(e.to_string()));
             return None;
         }
     };
@@ -57,7 +54,7 @@ pub fn load(
         value: Value::Map(Vec::new()),
         line: 1,
     };
-    let root = if root.is_null() { &empty } else { &root };
+    let root = if root.is_null() { &empty } else { &*root };
     let m = Obj::root(root);
 
     let ds_type = m.required_string("type", &mut p);
@@ -210,6 +207,14 @@ pub fn load(
         base_json,
         full_json,
     })
+}
+
+/// A data stream's `manifest.yml` parsed, or why it is not YAML text.
+fn parse_manifest(bytes: &[u8]) -> Result<Arc<Node>, String> {
+    let text = yaml::utf8_text(bytes.to_vec())?;
+    yaml::parse_config(&text)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
 }
 
 /// A declared ingest pipeline must exist as `.json` or `.yml` and parse.

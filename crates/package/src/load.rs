@@ -745,6 +745,42 @@ conditions:
         assert!(checked(&lenient).is_empty());
     }
 
+    /// Versions whose data stream manifests are copies parse them once, and each
+    /// version still gets its own data stream documents (with its own problems).
+    #[test]
+    fn copies_of_a_data_stream_manifest_are_parsed_once() {
+        use epr_testkit::PackageBuilder;
+        let tmp = tempfile::tempdir().unwrap();
+        let ds = "title: Logs\ntype: logs\n";
+        let cache = LoadCache::default();
+        let opts = LoadOptions {
+            validate: false,
+            ..LoadOptions::default()
+        };
+        let load_version = |version: &str, manifest: &str| {
+            let dir = PackageBuilder::new("foo", version)
+                .file("data_stream/logs/manifest.yml", manifest)
+                .write_folder(tmp.path());
+            let fs = Arc::new(crate::fs::DirFs::open(&dir).unwrap());
+            load_sharing(Location::Dir(dir), fs, &opts, &cache)
+        };
+        for version in ["1.0.0", "1.0.1", "1.1.0"] {
+            let package = load_version(version, ds).unwrap();
+            let mut entry = String::new();
+            package.write_search_entry(&mut entry, None, None);
+            assert!(entry.contains("\"dataset\": \"foo.logs\""), "{entry}");
+        }
+        assert_eq!(cache.data_stream_manifests.len(), 1);
+        let error = load_version("1.2.0", "title: [unclosed\n").unwrap_err();
+        assert!(
+            error
+                .joined("; ")
+                .starts_with("data_stream/logs/manifest.yml: "),
+            "{error}"
+        );
+        assert_eq!(cache.data_stream_manifests.len(), 2);
+    }
+
     #[test]
     fn render_prints_the_documents_from_the_decoded_manifest() {
         let (m, _) = decoded(MINIMAL, &LoadOptions::default());
