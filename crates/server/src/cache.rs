@@ -120,6 +120,8 @@ pub struct CachedBody {
     etags: OnceLock<[HeaderValue; 5]>,
     gzip: Mutex<Option<Coded>>,
     brotli: Mutex<Option<Coded>>,
+    /// A package file's modification time, kept with it ([`ResponseCache::keep_file_at`]).
+    modified: OnceLock<std::time::SystemTime>,
     /// Requests answered with this body so far.
     served: AtomicU64,
 }
@@ -140,6 +142,7 @@ impl CachedBody {
             etags: OnceLock::new(),
             gzip: Mutex::new(None),
             brotli: Mutex::new(None),
+            modified: OnceLock::new(),
             served: AtomicU64::new(0),
         }
     }
@@ -312,6 +315,35 @@ impl ResponseCache {
     pub fn keep_file(&self, catalog: &Arc<Catalog>, key: CacheKey, data: Bytes) -> Bytes {
         if data.len() <= self.file_limit() {
             self.insert(catalog, key, data.clone());
+        }
+        data
+    }
+
+    /// [`Self::file`] with the modification time it was kept with, if any.
+    pub fn file_at(
+        &self,
+        catalog: &Arc<Catalog>,
+        key: &CacheKey,
+    ) -> Option<(Bytes, Option<std::time::SystemTime>)> {
+        self.get(catalog, key)
+            .map(|hit| (hit.identity().clone(), hit.modified.get().copied()))
+    }
+
+    /// [`Self::keep_file`] of a file modified at `modified`, which [`Self::file_at`]
+    /// gives back: a hit then needs nothing from the package's files.
+    pub fn keep_file_at(
+        &self,
+        catalog: &Arc<Catalog>,
+        key: CacheKey,
+        data: Bytes,
+        modified: Option<std::time::SystemTime>,
+    ) -> Bytes {
+        if data.len() <= self.file_limit() {
+            let kept = self.insert(catalog, key, data.clone());
+            if let Some(modified) = modified {
+                // Another request may have kept the same file first: same time.
+                let _ = kept.modified.set(modified);
+            }
         }
         data
     }

@@ -100,6 +100,22 @@ pub async fn get_package_file(
         let key = epr_storage::layout::static_file(&package.name, &package.version, file);
         return from_storage(state, req, &key).await;
     }
+    // A zip's file kept by the response cache needs nothing from the zip: not even
+    // opening it again when it is not among the packages open (open_files).
+    if let Location::Zip(_) = package.location
+        && let Some((data, modified)) = state
+            .responses()
+            .file_at(&catalog, &file_key(&package, file))
+    {
+        let res = serve_content(
+            &req.method,
+            &req.headers,
+            content_type_for(file),
+            modified,
+            data,
+        );
+        return with_cache(res, state);
+    }
     let fs = match package_files(&package).await {
         Ok(fs) => fs,
         Err(e) => {
@@ -117,7 +133,7 @@ pub async fn get_package_file(
         return stream_package_file(state, req, fs, file, entry).await;
     }
     let modified = entry.and_then(|m| m.modified);
-    match read_package_file(state, &catalog, &package, fs, file).await {
+    match read_package_file(state, &catalog, &package, fs, file, modified).await {
         Ok(data) => {
             let res = serve_content(
                 &req.method,
@@ -240,20 +256,26 @@ async fn read_package_file(
     package: &Arc<Package>,
     fs: Arc<dyn PackageFs>,
     path: &str,
+    modified: Option<std::time::SystemTime>,
 ) -> Result<Bytes, FsError> {
     let Location::Zip(_) = package.location else {
         return read_blocking(fs, path).await;
     };
-    let key = CacheKey::File {
-        name: package.name.clone(),
-        version: package.version.clone(),
-        path: path.to_string(),
-    };
-    if let Some(data) = state.responses().file(catalog, &key) {
+    let key = file_key(package, path);
+    if let Some((data, _)) = state.responses().file_at(catalog, &key) {
         return Ok(data);
     }
     let data = read_blocking(fs, path).await?;
-    Ok(state.responses().keep_file(catalog, key, data))
+    Ok(state.responses().keep_file_at(catalog, key, data, modified))
+}
+
+/// The response cache's key of a package's file.
+fn file_key(package: &Package, path: &str) -> CacheKey {
+    CacheKey::File {
+        name: package.name.clone(),
+        version: package.version.clone(),
+        path: path.to_string(),
+    }
 }
 
 /// The files of a local package: opened again on the blocking pool unless they

@@ -40,6 +40,8 @@ pub enum UpstreamError {
     Status { url: String, status: StatusCode },
     #[error("GET {url}: cannot decode the answer: {reason}")]
     Decode { url: String, reason: String },
+    #[error("GET {url}: the answer is larger than {limit} bytes, the most proxy mode reads")]
+    TooLarge { url: String, limit: usize },
 }
 
 /// When and how long to wait before asking again: go-retryablehttp's
@@ -148,6 +150,8 @@ pub struct ProxyConfig {
     /// document, is served from the response cache before the upstream is asked
     /// again (see `crate::proxy`). Zero: never kept.
     pub cache_ttl: Duration,
+    /// The most an upstream answer may hold ([`MAX_UPSTREAM_BODY`]).
+    pub max_body: usize,
     client: reqwest::Client,
 }
 
@@ -164,6 +168,12 @@ impl std::fmt::Debug for ProxyConfig {
 
 /// How long proxied bodies are kept: see [`ProxyConfig::cache_ttl`].
 pub const PROXY_CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// The most an upstream answer may hold: each one is read whole before it is
+/// merged, so this bounds what one proxied request can make the registry hold.
+/// The largest real answer, epr.elastic.co's `/search?all=true&prerelease=true`,
+/// is a few MB; more is refused (proxy mode's 500) instead of read.
+pub const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
 
 impl ProxyConfig {
     /// Settings for `-proxy-to`, checked as upstream checks it: HTTPS unless
@@ -204,6 +214,7 @@ impl ProxyConfig {
             timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             cache_ttl: PROXY_CACHE_TTL,
+            max_body: MAX_UPSTREAM_BODY,
             client,
         })
     }
@@ -249,14 +260,41 @@ impl ProxyConfig {
             attempt += 1;
         };
         let status = response.status();
-        let body = response
-            .bytes()
+        let body = read_body(response, &url, self.max_body).await?;
+        Ok((status, body))
+    }
+}
+
+/// The body of `response`, refused as soon as it is known to be over `limit`: by
+/// its Content-Length, or as its chunks arrive.
+async fn read_body(
+    mut response: reqwest::Response,
+    url: &str,
+    limit: usize,
+) -> Result<Bytes, UpstreamError> {
+    let too_large = || UpstreamError::TooLarge {
+        url: url.to_string(),
+        limit,
+    };
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = bytes::BytesMut::new();
+    loop {
+        let chunk = response
+            .chunk()
             .await
             .map_err(|source| UpstreamError::Request {
-                url: url.clone(),
+                url: url.to_string(),
                 source,
             })?;
-        Ok((status, body))
+        let Some(chunk) = chunk else {
+            return Ok(body.freeze());
+        };
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
     }
 }
 

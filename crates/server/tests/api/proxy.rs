@@ -432,6 +432,69 @@ async fn invalid_upstream_json_is_a_500_logged_once_with_its_cause() {
     assert!(errors[2].contains("[0].id: expected a string"), "{text}");
 }
 
+/// An upstream that answers every request with `body` in HTTP/1.1 chunks of 64
+/// bytes, without a Content-Length, then closes.
+async fn chunked_upstream(body: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut head = [0u8; 4096];
+            let _ = conn.read(&mut head).await;
+            let mut out = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                            Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                .to_vec();
+            for chunk in body.as_bytes().chunks(64) {
+                out.extend(format!("{:x}\r\n", chunk.len()).as_bytes());
+                out.extend(chunk);
+                out.extend(b"\r\n");
+            }
+            out.extend(b"0\r\n\r\n");
+            let _ = conn.write_all(&out).await;
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn upstream_answers_over_the_limit_are_refused_and_logged() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let limited = |url: &str, max_body: usize| {
+        let mut proxy = proxy_to(url);
+        proxy.max_body = max_body;
+        state_with(proxy)
+    };
+    // SEARCH is about 700 bytes, declared by its Content-Length.
+    let declared = Upstream::start(registry).await;
+    assert_internal_error(&get(&limited(&declared.url(), 500), "/search").await);
+    // Under the limit, the same answer is merged as ever.
+    let answer = get(&limited(&declared.url(), SEARCH.len()), "/search").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    // In chunks, without a length: refused once the chunks pass the limit.
+    let chunked = chunked_upstream(SEARCH).await;
+    assert_internal_error(&get(&limited(&chunked, 500), "/search").await);
+    let answer = get(&limited(&chunked, SEARCH.len()), "/search").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(names(&answer).contains(&entry("aaa", "1.0.0", "Upstream only")));
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 2, "{text}");
+    for error in errors {
+        assert!(
+            error.contains("the answer is larger than 500 bytes, the most proxy mode reads"),
+            "{text}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn merged_answers_are_kept_briefly() {
     let upstream = Upstream::start(registry).await;
