@@ -1,15 +1,15 @@
 //! Loading a package from its files, in three steps, each testable alone (the shape
 //! of crates.io's `process_tarball` then `validate_manifest`):
 //!
-//! 1. **decode** ([`Manifest::decode`]): `manifest.yml` read into typed fields, with
+//! 1. **decode** (`Manifest::decode`): `manifest.yml` read into typed fields, with
 //!    the defaults and derived values of the upstream (spec/api.md §4, §6.3). A value
 //!    of the wrong type, a version or range that does not parse, an unknown release
 //!    are problems here; the policy templates and data streams are decoded by their
 //!    modules ([`crate::manifest_parts`], [`crate::data_stream`]).
-//! 2. **check** ([`check`]): the load-time checks on the decoded package and its
+//! 2. **check** (`check`): the load-time checks on the decoded package and its
 //!    files: the ones `-disable-package-validation` turns off, then the README and
 //!    the signature, which it does not.
-//! 3. **render** ([`render`]): the [`Package`] with its documents, from a package
+//! 3. **render** (`render`): the [`Package`] with its documents, from a package
 //!    that had no problem.
 //!
 //! Every problem of the three is collected ([`Problem`]: file, line, message), so one

@@ -128,9 +128,9 @@ pub async fn serve(
 ///
 /// Why: on tokio's work-stealing runtime a small answer cost a third more CPU than on
 /// one thread (workers wake each other for every request), and the access log, which
-/// adds work to every request, made that worse; with one runtime per thread the
-/// registry answers Kibana's `/search` at close to nginx's rate (docs/PERFORMANCE.md,
-/// "HTTPS, metrics and the access log"). Threads accepting from the shared socket
+/// adds work to every request, made that worse (docs/PERFORMANCE.md, "HTTPS,
+/// metrics and the access log"; where Kibana's `/search` stands against nginx now:
+/// "Kibana's `/search` against nginx"). Threads accepting from the shared socket
 /// themselves were as fast but unbalanced: one thread often took all of a burst of
 /// new connections and the other stayed idle.
 ///

@@ -20,7 +20,9 @@
 mod client;
 mod merge;
 
-pub use client::{PROXY_CACHE_TTL, ProxyConfig, ProxyConfigError, RetryPolicy, UpstreamError};
+pub use client::{
+    MAX_UPSTREAM_BODY, PROXY_CACHE_TTL, ProxyConfig, ProxyConfigError, RetryPolicy, UpstreamError,
+};
 
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
