@@ -217,25 +217,33 @@ fn refusals_name_the_reason_and_change_nothing() {
     assert!(snapshot(&bucket) == before);
 }
 
+/// A folder `id` of the bucket's queue, made as a CI job would make it.
+fn submission(bucket: &Path, id: &str) -> PathBuf {
+    let dir = bucket.join("queue").join(id);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Two candidates in the queue of `bucket`: `ci/build-1` signed by `trusted`, and
+/// `ci/build-2` signed by a key made in `keys` that the worker does not trust.
+fn good_and_bad(bucket: &Path, keys: &Path, trusted: &Signer) -> (PathBuf, PathBuf) {
+    let stranger = signer(keys, "Stranger");
+    let good = built_fixture(&submission(bucket, "ci/build-1"));
+    sign_beside(trusted, &good);
+    let bad = built_fixture(&submission(bucket, "ci/build-2"));
+    sign_beside(&stranger, &bad);
+    (good, bad)
+}
+
 #[test]
 fn the_worker_publishes_the_queue_and_keeps_refusals_with_a_reason() {
     let tmp = tempfile::tempdir().unwrap();
     let bucket = tmp.path().join("bucket");
     let trusted = signer(tmp.path(), "Trusted");
-    let stranger = signer(tmp.path(), "Stranger");
-
-    let submission = |id: &str| {
-        let dir = bucket.join("queue").join(id);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    };
-    let good = built_fixture(&submission("ci/build-1"));
-    sign_beside(&trusted, &good);
-    let bad = built_fixture(&submission("ci/build-2"));
-    sign_beside(&stranger, &bad);
-    let lone = built_fixture(&submission("ci/build-3"));
+    let (good, bad) = good_and_bad(&bucket, tmp.path(), &trusted);
+    let lone = built_fixture(&submission(&bucket, "ci/build-3"));
     // Sparse, 300 MiB: refused from its size, never fetched.
-    let huge = submission("ci/build-4").join("huge-1.0.0.zip");
+    let huge = submission(&bucket, "ci/build-4").join("huge-1.0.0.zip");
     std::fs::File::create(&huge)
         .unwrap()
         .set_len(300 << 20)
@@ -285,16 +293,8 @@ fn the_worker_metrics_count_candidates_by_outcome() {
     let tmp = tempfile::tempdir().unwrap();
     let bucket = tmp.path().join("bucket");
     let trusted = signer(tmp.path(), "Trusted");
-    let stranger = signer(tmp.path(), "Stranger");
-    let submission = |id: &str| {
-        let dir = bucket.join("queue").join(id);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    };
-    let good = built_fixture(&submission("ci/build-1"));
-    sign_beside(&trusted, &good);
-    let bad = built_fixture(&submission("ci/build-2"));
-    sign_beside(&stranger, &bad);
+    // One candidate the worker publishes, one it refuses.
+    good_and_bad(&bucket, tmp.path(), &trusted);
 
     let metrics_port = free_port();
     let child = bin()
@@ -330,7 +330,7 @@ fn the_worker_metrics_count_candidates_by_outcome() {
     wait_for("published", 1.0);
     wait_for("refused", 1.0);
     // The same bytes again: already published, and removed from the queue.
-    let again = built_fixture(&submission("ci/build-3"));
+    let again = built_fixture(&submission(&bucket, "ci/build-3"));
     sign_beside(&trusted, &again);
     wait_for("already_published", 1.0);
     assert_eq!(candidates("failed"), Some(0.0));
