@@ -65,7 +65,7 @@ fn lookup(
     Version::parse_strict(version)
         .map_err(|_| AppError::BadRequest("invalid package version".into()))?;
     let catalog = state.catalog();
-    match catalog.find_timed(name, version, &mut state.indexer_timer()) {
+    match state.find_in(&catalog, name, version) {
         Some(entry) => {
             let package = entry.package.clone();
             Ok((catalog, package))

@@ -337,8 +337,8 @@ async fn full_document(
 ) -> Result<Bytes, AppError> {
     Version::parse_strict(version)
         .map_err(|_| AppError::BadRequest("invalid package version".into()))?;
-    let entry = catalog
-        .find_timed(name, version, &mut state.indexer_timer())
+    let entry = state
+        .find_in(catalog, name, version)
         .ok_or_else(|| AppError::NotFound("package revision not found".into()))?;
     match &entry.full {
         FullDocument::Ready(bytes) => Ok(bytes.clone()),

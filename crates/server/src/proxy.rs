@@ -92,10 +92,7 @@ pub async fn handle(
 /// Whether a package route goes upstream: a valid version not found locally.
 fn missing(state: &AppState, name: &str, version: &str) -> bool {
     Version::parse_strict(version).is_ok()
-        && state
-            .catalog()
-            .find_timed(name, version, &mut state.indexer_timer())
-            .is_none()
+        && state.find_in(&state.catalog(), name, version).is_none()
 }
 
 /// A 500 that says why the upstream could not be used (logged once, by `observe`).
