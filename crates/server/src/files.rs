@@ -100,6 +100,11 @@ pub async fn get_package_file(
         let key = epr_storage::layout::static_file(&package.name, &package.version, file);
         return from_storage(state, req, &key).await;
     }
+    let answer = |data, modified| {
+        let content_type = content_type_for(file);
+        let res = serve_content(&req.method, &req.headers, content_type, modified, data);
+        with_cache(res, state)
+    };
     // A zip's file kept by the response cache needs nothing from the zip: not even
     // opening it again when it is not among the packages open (open_files).
     if let Location::Zip(_) = package.location
@@ -107,14 +112,7 @@ pub async fn get_package_file(
             .responses()
             .file_at(&catalog, &file_key(&package, file))
     {
-        let res = serve_content(
-            &req.method,
-            &req.headers,
-            content_type_for(file),
-            modified,
-            data,
-        );
-        return with_cache(res, state);
+        return answer(data, modified);
     }
     let fs = match package_files(&package).await {
         Ok(fs) => fs,
@@ -134,16 +132,7 @@ pub async fn get_package_file(
     }
     let modified = entry.and_then(|m| m.modified);
     match read_package_file(state, &catalog, &package, fs, file, modified).await {
-        Ok(data) => {
-            let res = serve_content(
-                &req.method,
-                &req.headers,
-                content_type_for(file),
-                modified,
-                data,
-            );
-            with_cache(res, state)
-        }
+        Ok(data) => answer(data, modified),
         Err(FsError::NotFound { .. } | FsError::IsDir { .. }) => {
             AppError::ResourceNotFound.into_response_with(Some(cache))
         }
@@ -246,10 +235,11 @@ fn stream_body(
     Body::from_stream(pieces)
 }
 
-/// A file of a local package. A folder's file is read from disk every time, as
-/// it may have been edited; a zip's is inflated once and then kept in the
-/// response cache (a zip replaced on disk is refused until the packages are
-/// reloaded, so its content stays what it was when the catalog was made).
+/// A file of a local package, not in the response cache (the caller looked). A
+/// folder's file is read from disk every time, as it may have been edited; a
+/// zip's is inflated once and then kept in the response cache (a zip replaced on
+/// disk is refused until the packages are reloaded, so its content stays what it
+/// was when the catalog was made).
 async fn read_package_file(
     state: &AppState,
     catalog: &Arc<Catalog>,
@@ -261,11 +251,8 @@ async fn read_package_file(
     let Location::Zip(_) = package.location else {
         return read_blocking(fs, path).await;
     };
-    let key = file_key(package, path);
-    if let Some((data, _)) = state.responses().file_at(catalog, &key) {
-        return Ok(data);
-    }
     let data = read_blocking(fs, path).await?;
+    let key = file_key(package, path);
     Ok(state.responses().keep_file_at(catalog, key, data, modified))
 }
 
