@@ -400,6 +400,29 @@ async fn an_unreachable_upstream_is_a_500() {
     assert_internal_error(&get(&state, "/epr/nope/nope-1.0.0.zip.sig").await);
 }
 
+/// What this thread logs from now until the guard is dropped. (The test runtime
+/// runs on the test's thread, so the handlers log here.)
+fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
+}
+
+/// All that was logged, and its ERROR lines.
+fn error_lines(logs: &Logs) -> (String, Vec<String>) {
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let errors = text
+        .lines()
+        .filter(|l| l.contains("ERROR"))
+        .map(str::to_string)
+        .collect();
+    (text, errors)
+}
+
 #[tokio::test]
 async fn invalid_upstream_json_is_a_500_logged_once_with_its_cause() {
     let upstream = Upstream::start(|asked| match asked {
@@ -408,14 +431,7 @@ async fn invalid_upstream_json_is_a_500_logged_once_with_its_cause() {
     })
     .await;
     let state = state_with(proxy_to(&upstream.url()));
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    // The test runtime runs on this thread, so the handler logs here.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = capture_logs();
 
     assert_internal_error(&get(&state, "/search").await);
     assert_internal_error(&get(&state, "/package/x/1.0.0/").await);
@@ -423,8 +439,7 @@ async fn invalid_upstream_json_is_a_500_logged_once_with_its_cause() {
     // Bad data is not retried.
     assert_eq!(upstream.seen().len(), 3);
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
+    let (text, errors) = error_lines(&logs);
     assert_eq!(errors.len(), 3, "{text}");
     assert!(errors[0].contains("proxy mode: search failed"), "{text}");
     assert!(errors[0].contains("not valid JSON"), "{text}");
@@ -459,13 +474,7 @@ async fn chunked_upstream(body: &'static str) -> String {
 
 #[tokio::test]
 async fn upstream_answers_over_the_limit_are_refused_and_logged() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = capture_logs();
     let limited = |url: &str, max_body: usize| {
         let mut proxy = proxy_to(url);
         proxy.max_body = max_body;
@@ -484,8 +493,7 @@ async fn upstream_answers_over_the_limit_are_refused_and_logged() {
     assert_eq!(answer.status, StatusCode::OK);
     assert!(names(&answer).contains(&entry("aaa", "1.0.0", "Upstream only")));
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
+    let (text, errors) = error_lines(&logs);
     assert_eq!(errors.len(), 2, "{text}");
     for error in errors {
         assert!(
