@@ -60,9 +60,18 @@ pub fn load_sharing(
     let mut p = Problems::new("manifest.yml");
     let manifest = Manifest::decode(&m, fs.as_ref(), opts, &mut p);
     let data_streams = decode_data_streams(&manifest, fs.as_ref(), opts, cache, &mut p);
-    let signature = signature_beside(&location);
+    let expected_signature = signature_beside(&location);
+    let signature = expected_signature.clone().filter(|f| f.is_file());
     check(&manifest, &m, &location, fs.as_ref(), opts, &mut p);
-    check_files(&manifest, fs.as_ref(), opts, &signature, &mut p);
+    let signature_found = signature.is_some();
+    check_files(
+        &manifest,
+        fs.as_ref(),
+        opts,
+        &expected_signature,
+        signature_found,
+        &mut p,
+    );
     let assets = parts::assets(fs.as_ref(), &manifest.url_base, &mut p);
     if !p.items.is_empty() {
         return Err(fail(p.items));
@@ -70,7 +79,7 @@ pub fn load_sharing(
     let found = Found {
         data_streams,
         assets,
-        signature: signature.filter(|f| f.is_file()),
+        signature,
     };
     Ok(render(manifest, found, location, fs))
 }
@@ -450,12 +459,14 @@ fn field<'a>(json: &'a Json, key: &str) -> Option<&'a Json> {
 }
 
 /// The checks on files that hold whatever the options: a README, and the signature
-/// when signatures are required (`signature` is where it belongs).
+/// when signatures are required (`signature` is where it belongs; `found`, whether
+/// it is there).
 fn check_files(
     manifest: &Manifest,
     fs: &dyn PackageFs,
     opts: &LoadOptions,
     signature: &Option<PathBuf>,
+    found: bool,
     p: &mut Problems,
 ) {
     match fs.stat("docs/README.md") {
@@ -467,7 +478,7 @@ fn check_files(
             "no readme file found, README.md is required",
         ),
     }
-    if !opts.require_signature || signature.as_ref().is_some_and(|f| f.is_file()) {
+    if !opts.require_signature || found {
         return;
     }
     // The full path, whatever the working directory, as that is where the operator
