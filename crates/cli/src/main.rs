@@ -10,6 +10,7 @@ mod logging;
 mod publish;
 mod serve;
 mod sign;
+mod storage_cmd;
 mod storage_source;
 mod telemetry;
 mod validate;
@@ -74,6 +75,8 @@ enum Command {
     /// --worker, whatever is dropped into its queue); exit 0 all published, 1 one was
     /// refused, 2 publishing failed.
     Publish(publish::PublishArgs),
+    /// Look after a Package Storage v2 bucket: `gc` removes old index revisions.
+    Storage(storage_cmd::StorageArgs),
 }
 
 /// The upstream takes Go-style flags (`-address x`); accept them by turning a
@@ -153,6 +156,9 @@ fn main() -> std::process::ExitCode {
     };
     if let Some(Command::Publish(args)) = cli.command {
         return finish(runtime.block_on(publish::run(args)));
+    }
+    if let Some(Command::Storage(args)) = cli.command {
+        return finish(runtime.block_on(storage_cmd::run(args)));
     }
     // Only serving is left here: the tools returned above.
     let result = runtime.block_on(serve::run(cli.serve));

@@ -12,7 +12,7 @@ use epr_server::listener::ConnectionLimits;
 use epr_server::publish_metrics::PublishMetrics;
 use epr_storage::bucket::{Bucket, BucketOptions};
 use epr_storage::candidate::{CheckOptions, Refusal};
-use epr_storage::publish::{PublishError, Publisher};
+use epr_storage::publish::{Candidate, PublishError, Publisher};
 use epr_storage::queue::{self, QueueObserver, WorkerOptions};
 use epr_storage::signature::Keyring;
 
@@ -31,7 +31,8 @@ pub struct PublishArgs {
     #[arg(long, env = "EPR_PUBLISH_KEYRING")]
     pub keyring: PathBuf,
 
-    /// The package zips, each with its detached signature `<zip>.sig` beside it.
+    /// The package zips, each with its detached signature `<zip>.sig` beside it. They
+    /// are published in one index revision (batches of at most 512 MiB of zips).
     #[arg(required_unless_present = "worker", conflicts_with = "worker")]
     pub zips: Vec<PathBuf>,
 
@@ -62,6 +63,14 @@ pub struct PublishArgs {
     /// still apply. Not with --worker: it is a decision about the given zips.
     #[arg(long, conflicts_with = "worker")]
     pub legacy_package: bool,
+
+    /// After each round that published something, remove old index revisions
+    /// (`storage gc` with --keep-revisions and --keep-for).
+    #[arg(long, requires = "worker")]
+    pub gc: bool,
+
+    #[command(flatten)]
+    pub retention: crate::storage_cmd::RetentionArgs,
 
     /// Process the queue once and exit (with --worker; for scripts and tests).
     #[arg(long, requires = "worker")]
@@ -96,12 +105,32 @@ pub async fn run(args: PublishArgs) -> ExitCode {
         return run_worker(&args, &publisher).await;
     }
     let mut worst = 0u8;
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0;
     for zip in &args.zips {
-        let status = publish_file(&publisher, zip).await;
-        worst = worst.max(status);
+        let candidate = match read_candidate(&publisher, zip).await {
+            Ok(c) => c,
+            Err(status) => {
+                worst = worst.max(status);
+                continue;
+            }
+        };
+        if batch_bytes + candidate.zip.len() > MAX_BATCH_BYTES && !batch.is_empty() {
+            worst = worst.max(publish_batch(&publisher, std::mem::take(&mut batch)).await);
+            batch_bytes = 0;
+        }
+        batch_bytes += candidate.zip.len();
+        batch.push(candidate);
+    }
+    if !batch.is_empty() {
+        worst = worst.max(publish_batch(&publisher, batch).await);
     }
     ExitCode::from(worst)
 }
+
+/// The zips published in one revision hold at most this much: the candidates of a
+/// batch are in memory together.
+const MAX_BATCH_BYTES: usize = 512 << 20;
 
 fn publisher(args: &PublishArgs) -> anyhow::Result<Publisher> {
     use anyhow::Context;
@@ -117,7 +146,8 @@ fn publisher(args: &PublishArgs) -> anyhow::Result<Publisher> {
     Ok(Publisher::new(Arc::new(bucket), Arc::new(keyring), checks))
 }
 
-async fn publish_file(publisher: &Publisher, zip: &Path) -> u8 {
+/// The candidate `zip` with its signature, or the exit status of why not (said).
+async fn read_candidate(publisher: &Publisher, zip: &Path) -> Result<Candidate, u8> {
     let max = publisher.checks().max_zip_bytes;
     let zip_bytes = match read_at_most(zip, max).await {
         Ok(Ok(b)) => b,
@@ -128,11 +158,11 @@ async fn publish_file(publisher: &Publisher, zip: &Path) -> u8 {
                 max,
             };
             eprintln!("refused: {refusal}");
-            return 1;
+            return Err(1);
         }
         Err(e) => {
             eprintln!("{}: cannot read: {e}", zip.display());
-            return 2;
+            return Err(2);
         }
     };
     let sig_path = PathBuf::from(format!("{}.sig", zip.display()));
@@ -141,27 +171,40 @@ async fn publish_file(publisher: &Publisher, zip: &Path) -> u8 {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
             eprintln!("{}: cannot read: {e}", sig_path.display());
-            return 2;
+            return Err(2);
         }
     };
-    let file = zip.display().to_string();
-    match publisher.publish(&file, zip_bytes, signature).await {
-        Ok(outcome) => {
-            println!("{outcome}");
-            0
-        }
-        Err(e @ PublishError::Refused(_)) => {
-            eprintln!("refused: {e}");
-            1
-        }
-        Err(e) => {
-            eprintln!(
-                "{}: publishing failed, nothing was published: {e}",
-                zip.display()
-            );
-            2
-        }
+    Ok(Candidate {
+        file: zip.display().to_string(),
+        zip: zip_bytes,
+        signature,
+    })
+}
+
+/// Publishes `batch` in one revision and says what became of each; gives the worst
+/// exit status.
+async fn publish_batch(publisher: &Publisher, batch: Vec<Candidate>) -> u8 {
+    let files: Vec<String> = batch.iter().map(|c| c.file.clone()).collect();
+    let outcomes = publisher.publish_batch(batch).await;
+    let mut worst = 0;
+    for (file, outcome) in files.iter().zip(outcomes) {
+        let status = match outcome {
+            Ok(outcome) => {
+                println!("{outcome}");
+                0
+            }
+            Err(e @ PublishError::Refused(_)) => {
+                eprintln!("refused: {e}");
+                1
+            }
+            Err(e) => {
+                eprintln!("{file}: publishing failed, nothing was published: {e}");
+                2
+            }
+        };
+        worst = worst.max(status);
     }
+    worst
 }
 
 /// The bytes of `path`, or `Err(size)` when it holds more than `max`: its size is
@@ -197,6 +240,7 @@ async fn run_worker(args: &PublishArgs, publisher: &Publisher) -> ExitCode {
     let options = WorkerOptions {
         interval: args.interval,
         signature_grace: args.signature_grace,
+        gc: args.gc.then(|| args.retention.retention()),
     };
     if args.once {
         return match queue::run_once(publisher, &queue, &options, &()).await {

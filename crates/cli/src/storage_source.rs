@@ -7,14 +7,20 @@
 //! changed: the deltas when their chain can be followed, else the full index. Each
 //! change builds a new catalog off the request path and swaps it in; a failed poll
 //! is logged and the current catalog keeps serving.
+//!
+//! A catalog built from deltas reads its packages' documents from the files of the
+//! revision it started from and of the deltas since. Retention removes superseded
+//! revisions (`storage gc`), so once that base revision has been superseded for
+//! [`REBASE_AFTER`], the next poll loads the full index of the current revision
+//! instead: the revisions a registry reads are never older than that.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use epr_index::{Catalog, Listed, StorageDelta};
 use epr_server::AppState;
 use epr_storage::bucket::{Bucket, BucketOptions};
-use epr_storage::reader::{Change, IndexReader};
+use epr_storage::reader::{Change, IndexReader, REBASE_AFTER};
 
 use crate::config::ServeArgs;
 
@@ -22,6 +28,8 @@ use crate::config::ServeArgs;
 pub struct StorageSource {
     reader: IndexReader,
     cursor: Option<String>,
+    /// When the first delta after the last full load was applied.
+    following_since: Option<Instant>,
 }
 
 /// Opens the storage index if a storage indexer is enabled, and loads its current
@@ -51,7 +59,12 @@ pub async fn open(args: &ServeArgs) -> anyhow::Result<Option<(StorageSource, Vec
         }
     };
     tracing::info!(bucket = %url, cursor = ?cursor, packages = packages.len(), "storage index loaded");
-    Ok(Some((StorageSource { reader, cursor }, packages)))
+    let source = StorageSource {
+        reader,
+        cursor,
+        following_since: None,
+    };
+    Ok(Some((source, packages)))
 }
 
 /// Polls every `interval` (never when zero) until the process ends.
@@ -83,7 +96,16 @@ impl StorageSource {
     /// Looks at `cursor.json` once and applies what changed.
     #[tracing::instrument(name = "update storage index", skip_all)]
     pub async fn poll_once(&mut self, state: &AppState) -> anyhow::Result<()> {
-        let (cursor, update) = match self.reader.poll(self.cursor.as_deref()).await? {
+        let rebase = self
+            .following_since
+            .is_some_and(|t| t.elapsed() >= REBASE_AFTER);
+        let change = if rebase {
+            tracing::info!("the base revision was superseded long ago; loading the full index");
+            self.reader.reload().await?
+        } else {
+            self.reader.poll(self.cursor.as_deref()).await?
+        };
+        let (cursor, update) = match change {
             Change::Unchanged => return Ok(()),
             Change::Backwards { cursor } => {
                 tracing::warn!(have = ?self.cursor, found = %cursor, "cursor.json moved backwards; ignored");
@@ -97,6 +119,10 @@ impl StorageSource {
             Change::Deltas { cursor, deltas } => (cursor, Update::Deltas(deltas)),
         };
         let applied = update.describe();
+        let update_kind = match update {
+            Update::Full(_) => UpdateKind::Full,
+            Update::Deltas(_) => UpdateKind::Deltas,
+        };
         let started = std::time::Instant::now();
         let state = state.clone();
         let catalog = tokio::task::spawn_blocking(move || {
@@ -111,9 +137,19 @@ impl StorageSource {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "storage index updated"
         );
+        self.following_since = match update_kind {
+            UpdateKind::Full => None,
+            UpdateKind::Deltas => self.following_since.or(Some(Instant::now())),
+        };
         self.cursor = Some(cursor);
         Ok(())
     }
+}
+
+#[derive(Clone, Copy)]
+enum UpdateKind {
+    Full,
+    Deltas,
 }
 
 /// What a new revision does to the storage packages of the catalog.

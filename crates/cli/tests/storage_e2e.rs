@@ -16,6 +16,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::*;
+use epr_storage::bucket::{Bucket, BucketOptions};
 use epr_testkit::{free_port, servers};
 
 /// How to reach one bucket: its URL and the environment its clients need.
@@ -32,6 +33,55 @@ impl Target {
             c.env(k, v);
         }
         c
+    }
+}
+
+impl Target {
+    fn bucket(&self) -> (tokio::runtime::Runtime, Bucket) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let var = |key: &str| {
+            self.env
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        let options = BucketOptions {
+            endpoint: var("AWS_ENDPOINT_URL").or_else(|| var("STORAGE_EMULATOR_HOST")),
+            allow_http: true,
+            region: var("AWS_REGION"),
+            access_key_id: var("AWS_ACCESS_KEY_ID"),
+            secret_access_key: var("AWS_SECRET_ACCESS_KEY"),
+            ..BucketOptions::default()
+        };
+        let bucket = Bucket::open(&self.url, &options).unwrap();
+        (runtime, bucket)
+    }
+
+    fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let (runtime, bucket) = self.bucket();
+        runtime
+            .block_on(bucket.get(key))
+            .unwrap()
+            .map(|b| b.to_vec())
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The revision `cursor.json` points at.
+    fn cursor(&self) -> String {
+        let bytes = self.get("v2/metadata/cursor.json").expect("cursor.json");
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        value["current"].as_str().unwrap().to_string()
+    }
+
+    fn delta(&self, cursor: &str) -> serde_json::Value {
+        let key = format!("v2/metadata/{cursor}/search-index-delta.json");
+        serde_json::from_slice(&self.get(&key).expect("the delta")).unwrap()
     }
 }
 
@@ -210,6 +260,59 @@ fn many_publishers_and_two_registries(target: Target) {
         for port in ports {
             assert_eq!(http_get(port, &url), expected, "{url} from {port}");
         }
+    }
+
+    // A batch with a refusal inside: the accepted ones are published in one
+    // revision, exactly them; the refused one leaves nothing.
+    let stranger = common::signer(tmp.path(), "Stranger");
+    let mut batch: Vec<PathBuf> = (0..3)
+        .map(|i| candidate(tmp.path(), &out, &signer, "batch", &format!("2.{i}.0"), "a"))
+        .collect();
+    let refused = candidate(
+        tmp.path(),
+        &tmp.path().join("stranger"),
+        &stranger,
+        "batch",
+        "3.0.0",
+        "a",
+    );
+    batch.insert(1, refused);
+    let before = target.cursor();
+    let o = publish(&target, &signer.keyring, &batch);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(
+        stdout.matches(": published (index revision").count(),
+        3,
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("batch-3.0.0.zip: signature refused"),
+        "{stderr}"
+    );
+    let after = target.cursor();
+    assert!(after > before);
+    let delta = target.delta(&after);
+    let added: Vec<&str> = delta["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["package_manifest"]["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        added,
+        ["2.0.0", "2.1.0", "2.2.0"],
+        "one revision, exactly the accepted"
+    );
+    assert_eq!(delta["previous"].as_str(), Some(before.as_str()));
+    assert!(!target.has("artifacts/packages/batch-3.0.0.zip"));
+    want.extend(["batch-2.0.0", "batch-2.1.0", "batch-2.2.0"].map(String::from));
+    want.sort();
+    for port in ports {
+        wait_until_listed(port, &want);
     }
 
     // One version, two different builds, published at the same moment.

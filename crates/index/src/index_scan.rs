@@ -111,10 +111,24 @@ fn scan_packages<'a>(bytes: &'a [u8], sink: &mut dyn FnMut(Item<'a>)) -> Result<
     }
 }
 
+/// The `name` and `version` of the manifest of an index entry
+/// `{"package_manifest": {...}}`, in one pass over the entry (which checks its syntax),
+/// without decoding the rest.
+pub(crate) fn entry_name_and_version(entry: &str) -> Result<(String, String), String> {
+    let fields = serde_json::from_str::<WrappedNameVersion<'_>>(entry)
+        .map_err(|e| format!("not valid JSON: {e}"))?
+        .0?;
+    name_and_version_of(fields)
+}
+
 /// The `name` and `version` strings of a manifest, without decoding the rest.
 pub(crate) fn name_and_version(manifest: &RawValue) -> Result<(String, String), String> {
     let fields: NameVersion<'_> = serde_json::from_str(manifest.get())
         .map_err(|e| format!("package_manifest: not an object: {e}"))?;
+    name_and_version_of(fields)
+}
+
+fn name_and_version_of(fields: NameVersion<'_>) -> Result<(String, String), String> {
     let text = |key: &str, raw: Option<&RawValue>| -> Result<String, String> {
         let raw = raw.ok_or_else(|| format!("package_manifest: no {key}"))?;
         serde_json::from_str::<String>(raw.get())
@@ -271,6 +285,23 @@ where
     }
 
     not_this_shape!(Err, "not an object: ");
+}
+
+/// An entry's manifest's [`NameVersion`], or what is wrong with the entry.
+struct WrappedNameVersion<'a>(Result<NameVersion<'a>, String>);
+
+impl<'de> Deserialize<'de> for WrappedNameVersion<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Wrapped(PhantomData::<NameVersion<'de>>)
+            .deserialize(deserializer)
+            .map(WrappedNameVersion)
+    }
+}
+
+impl MaybeNull for NameVersion<'_> {
+    fn is_null(&self) -> bool {
+        false
+    }
 }
 
 /// The raw `name` and `version` values of a manifest.

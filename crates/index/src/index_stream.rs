@@ -50,10 +50,32 @@ pub enum StreamError {
 
 /// `f` applied to every item of the `packages` array of the index that `reader` gives,
 /// in parallel; the results in file order.
+pub fn map_items<T, F>(reader: impl Read + Send, f: F) -> Result<Vec<T>, StreamError>
+where
+    T: Send,
+    F: Fn(Item<'_>) -> T + Sync,
+{
+    let mut results = Vec::new();
+    for_each_block(reader, f, |block| {
+        results.extend(block);
+        true
+    })?;
+    Ok(results)
+}
+
+/// `f` applied to every item of the `packages` array of the index that `reader` gives,
+/// in parallel, block by block; `sink` takes each block's results in file order, and
+/// stops the reading by returning `false`. Only a few blocks are held at once, so a
+/// caller that does not keep the results (a publisher copying the index into a new
+/// revision) reads any size of index in a few MB.
 ///
 /// A thread of its own reads and scans the blocks, one ahead of the block being
 /// decoded, so that the decoding does not wait for the next block to be read.
-pub fn map_items<T, F>(reader: impl Read + Send, f: F) -> Result<Vec<T>, StreamError>
+pub fn for_each_block<T, F>(
+    reader: impl Read + Send,
+    f: F,
+    mut sink: impl FnMut(Vec<T>) -> bool,
+) -> Result<(), StreamError>
 where
     T: Send,
     F: Fn(Item<'_>) -> T + Sync,
@@ -63,21 +85,35 @@ where
     let (give_back, spare) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
         let reading = scope.spawn(move || read_blocks(reader, &scanned, &spare));
-        let mut results = Vec::new();
+        let mut next = 0;
+        let mut stopped = false;
         for block in blocks {
-            let first = results.len();
-            results.par_extend(block.items.par_iter().enumerate().map(|(i, range)| {
-                f(Item {
-                    index: first + i,
-                    offset: block.base + range.start as u64,
-                    text: &block.bytes[range.clone()],
+            let first = next;
+            next += block.items.len();
+            let results: Vec<T> = block
+                .items
+                .par_iter()
+                .enumerate()
+                .map(|(i, range)| {
+                    f(Item {
+                        index: first + i,
+                        offset: block.base + range.start as u64,
+                        text: &block.bytes[range.clone()],
+                    })
                 })
-            }));
+                .collect();
             // The reader may have stopped on an error; the buffer is then not needed.
             let _ = give_back.send(block.bytes);
+            if !sink(results) {
+                // Dropping `blocks` stops the reader at its next block.
+                stopped = true;
+                break;
+            }
         }
         match reading.join() {
-            Ok(outcome) => outcome.map(|()| results),
+            // Stopped by the sink: what the reader says of the rest does not matter.
+            Ok(_) if stopped => Ok(()),
+            Ok(outcome) => outcome,
             Err(panic) => std::panic::resume_unwind(panic),
         }
     })

@@ -13,6 +13,7 @@
 //!   parallel, for a registry that must not hold the whole file.
 
 pub mod catalog;
+pub mod index_rewrite;
 mod index_scan;
 pub mod index_stream;
 pub mod query;

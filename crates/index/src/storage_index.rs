@@ -94,7 +94,7 @@ fn list_entry_errors(entries: &[EntryError]) -> String {
     out
 }
 
-fn invalid(file: &'static str, message: impl Into<String>) -> IndexError {
+pub(crate) fn invalid(file: &'static str, message: impl Into<String>) -> IndexError {
     IndexError::Invalid {
         file,
         message: message.into(),
@@ -110,7 +110,7 @@ fn entry_error(position: String, e: LoadError) -> EntryError {
 }
 
 /// Fails with every bad entry, or gives all the values in file order.
-fn all_or_nothing<T>(
+pub(crate) fn all_or_nothing<T>(
     file: &'static str,
     results: Vec<Result<T, EntryError>>,
 ) -> Result<Vec<T>, IndexError> {
@@ -239,7 +239,7 @@ fn map_entries<'a, T: Send>(
     })
 }
 
-fn unnamed_entry_error(position: &str, problem: String) -> EntryError {
+pub(crate) fn unnamed_entry_error(position: &str, problem: String) -> EntryError {
     EntryError {
         position: position.to_string(),
         package: "no name, no version".into(),
@@ -311,6 +311,27 @@ impl IndexEntry {
         &self.manifest
     }
 
+    /// The same entry with its manifest's text in the compact layout
+    /// ([`crate::index_rewrite::minify`]); no copy when it is compact already.
+    pub fn compact(&self) -> IndexEntry {
+        let mut text = Vec::new();
+        let manifest = if crate::index_rewrite::minify(&self.manifest, &mut text) {
+            Bytes::from(text)
+        } else {
+            self.manifest.clone()
+        };
+        IndexEntry {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            manifest,
+        }
+    }
+
+    /// The manifest's JSON text, shared.
+    pub fn manifest_bytes(&self) -> Bytes {
+        self.manifest.clone()
+    }
+
     /// The package this entry describes.
     pub fn package(&self) -> Result<Package, LoadError> {
         from_index_manifest_bytes(&self.manifest)
@@ -348,6 +369,11 @@ pub struct IndexDocument {
 impl IndexDocument {
     pub fn new() -> IndexDocument {
         IndexDocument::default()
+    }
+
+    /// A document of these entries, in this order.
+    pub fn from_entries(entries: Vec<IndexEntry>) -> IndexDocument {
+        IndexDocument { entries }
     }
 
     /// Reads the entries and their names and versions; the manifests are not
@@ -411,7 +437,11 @@ impl IndexDocument {
     /// the entries' own bytes (slices of the file read), between the few bytes of
     /// layout around them, so writing a 300 MB index costs no 300 MB copy.
     pub fn to_parts(&self) -> Vec<Bytes> {
-        write_top_level(&[("packages", Section::Entries(&self.entries))]).into_parts()
+        write_top_level(
+            &[("packages", Section::Entries(&self.entries))],
+            Layout::Indented,
+        )
+        .into_parts()
     }
 
     /// Every entry decoded as a registry decodes it, in parallel; all or nothing.
@@ -492,17 +522,30 @@ impl DeltaDocument {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
+        self.write(Layout::Indented)
+    }
+
+    /// The file in the publisher's layout; the entries must be compact
+    /// ([`IndexEntry::compact`]).
+    pub fn to_compact_bytes(&self) -> Vec<u8> {
+        self.write(Layout::Compact)
+    }
+
+    fn write(&self, layout: Layout) -> Vec<u8> {
         let mut sections = vec![
             ("added", Section::Entries(&self.added)),
             ("updated", Section::Entries(&self.updated)),
-            ("removed", Section::Text(removed_list(&self.removed))),
+            (
+                "removed",
+                Section::Text(removed_list(&self.removed, layout)),
+            ),
         ];
         if let Some(previous) = &self.previous {
             let mut value = String::new();
             write_string(&mut value, previous);
             sections.push(("previous", Section::Text(value)));
         }
-        write_top_level(&sections).concat()
+        write_top_level(&sections, layout).concat()
     }
 
     /// The added and updated manifests decoded as a registry decodes them.
@@ -604,9 +647,19 @@ const INDENT: &str = "    ";
 /// (and in a delta's lists): its keys are indented four levels.
 const MANIFEST_LEVEL: usize = 3;
 
+/// How a file we write is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// The upstream fixtures' four-space indentation.
+    Indented,
+    /// No whitespace between tokens: what the publisher writes (docs/STORAGE.md,
+    /// "The cost of a revision": less than half the bytes of the indented layout).
+    Compact,
+}
+
 /// A `search-index-all.json` holding these entries, in this order.
 pub fn write_search_index_all(entries: &[IndexEntry]) -> Vec<u8> {
-    write_top_level(&[("packages", Section::Entries(entries))]).concat()
+    write_top_level(&[("packages", Section::Entries(entries))], Layout::Indented).concat()
 }
 
 /// A `search-index-delta.json` in upstream's form (see [`DeltaDocument::to_bytes`]
@@ -616,11 +669,17 @@ pub fn write_delta(
     updated: &[IndexEntry],
     removed: &[(String, String)],
 ) -> Vec<u8> {
-    write_top_level(&[
-        ("added", Section::Entries(added)),
-        ("updated", Section::Entries(updated)),
-        ("removed", Section::Text(removed_list(removed))),
-    ])
+    write_top_level(
+        &[
+            ("added", Section::Entries(added)),
+            ("updated", Section::Entries(updated)),
+            (
+                "removed",
+                Section::Text(removed_list(removed, Layout::Indented)),
+            ),
+        ],
+        Layout::Indented,
+    )
     .concat()
 }
 
@@ -661,66 +720,91 @@ impl Parts {
     }
 }
 
-/// `{` + one `"key": value` per section + `}` and a newline.
-fn write_top_level(sections: &[(&str, Section<'_>)]) -> Parts {
+/// `{` + one `"key": value` per section + `}` and a newline. With
+/// [`Layout::Compact`] the entries' manifests must be compact already
+/// ([`IndexEntry::compact`]).
+fn write_top_level(sections: &[(&str, Section<'_>)], layout: Layout) -> Parts {
     let mut out = Parts::default();
     out.text.push('{');
     for (i, (key, value)) in sections.iter().enumerate() {
         if i > 0 {
             out.text.push(',');
         }
-        newline(&mut out.text, 1);
+        layout.newline(&mut out.text, 1);
         write_string(&mut out.text, key);
-        out.text.push_str(": ");
+        out.text.push_str(layout.colon());
         match value {
-            Section::Entries(entries) => write_entries(&mut out, entries),
+            Section::Entries(entries) => write_entries(&mut out, entries, layout),
             Section::Text(text) => out.text.push_str(text),
         }
     }
-    out.text.push_str("\n}\n");
+    layout.newline(&mut out.text, 0);
+    out.text.push_str("}\n");
     out
 }
 
 /// `[{"package_manifest": ...}, ...]` at level 1.
-fn write_entries(out: &mut Parts, entries: &[IndexEntry]) {
+fn write_entries(out: &mut Parts, entries: &[IndexEntry], layout: Layout) {
     out.text.push('[');
     for (i, entry) in entries.iter().enumerate() {
         if i > 0 {
             out.text.push(',');
         }
-        newline(&mut out.text, 2);
+        layout.newline(&mut out.text, 2);
         out.text.push('{');
-        newline(&mut out.text, 3);
-        out.text.push_str("\"package_manifest\": ");
+        layout.newline(&mut out.text, 3);
+        out.text.push_str("\"package_manifest\"");
+        out.text.push_str(layout.colon());
         out.manifest(&entry.manifest);
-        newline(&mut out.text, 2);
+        layout.newline(&mut out.text, 2);
         out.text.push('}');
     }
     if !entries.is_empty() {
-        newline(&mut out.text, 1);
+        layout.newline(&mut out.text, 1);
     }
     out.text.push(']');
 }
 
 /// `[{"name": ..., "version": ...}, ...]` at level 1, one removal per line.
-fn removed_list(removed: &[(String, String)]) -> String {
+fn removed_list(removed: &[(String, String)], layout: Layout) -> String {
     let mut out = String::from("[");
     for (i, (name, version)) in removed.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        newline(&mut out, 2);
-        out.push_str("{\"name\": ");
+        layout.newline(&mut out, 2);
+        out.push_str("{\"name\"");
+        out.push_str(layout.colon());
         write_string(&mut out, name);
-        out.push_str(", \"version\": ");
+        out.push_str(if layout == Layout::Compact {
+            ",\"version\""
+        } else {
+            ", \"version\""
+        });
+        out.push_str(layout.colon());
         write_string(&mut out, version);
         out.push('}');
     }
     if !removed.is_empty() {
-        newline(&mut out, 1);
+        layout.newline(&mut out, 1);
     }
     out.push(']');
     out
+}
+
+impl Layout {
+    fn newline(self, out: &mut String, level: usize) {
+        if self == Layout::Indented {
+            newline(out, level);
+        }
+    }
+
+    fn colon(self) -> &'static str {
+        match self {
+            Layout::Indented => ": ",
+            Layout::Compact => ":",
+        }
+    }
 }
 
 fn newline(out: &mut String, level: usize) {

@@ -41,7 +41,7 @@ use object_store::path::Path;
 use object_store::{
     BackoffConfig, ClientConfigKey, ClientOptions, GetResultPayload, ObjectMeta, ObjectStore,
     ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig, StaticCredentialProvider,
-    UpdateVersion,
+    UpdateVersion, WriteMultipart,
 };
 use sha2::{Digest, Sha256};
 use tokio_util::io::{StreamReader, SyncIoBridge};
@@ -469,6 +469,43 @@ impl Bucket {
             .map_err(|e| self.error(key, "write", e))
     }
 
+    /// Starts writing the object at `key` in parts, unconditionally: for an object too
+    /// large to hold (a full index), written by the one writer that claimed its folder.
+    /// Nothing is visible at `key` until [`Upload::finish`]; [`Upload::abort`] (or
+    /// dropping it) leaves nothing behind but what the backend cleans up itself (an
+    /// unfinished S3 multipart upload, until the bucket's lifecycle rule removes it).
+    pub async fn upload(&self, key: &str) -> Result<Upload, BucketError> {
+        let path = self.path(key)?;
+        let inner = match &self.backend {
+            // GCS's multipart uploads are its XML API's, which emulators lack: the
+            // parts go to a temporary file, uploaded in one request at the end.
+            Backend::Gcs { uploader } => {
+                let file = tempfile::NamedTempFile::new().map_err(|e| self.io_error(key, e))?;
+                let (file, temp) = file.into_parts();
+                UploadInner::GcsFile {
+                    file: tokio::fs::File::from_std(file),
+                    temp,
+                    uploader: uploader.clone(),
+                    path,
+                }
+            }
+            _ => {
+                let upload = self
+                    .store
+                    .put_multipart(&path)
+                    .await
+                    .map_err(|e| self.error(key, "write", e))?;
+                UploadInner::Multipart(WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART))
+            }
+        };
+        Ok(Upload {
+            bucket: self.clone(),
+            key: key.to_string(),
+            inner,
+            written: 0,
+        })
+    }
+
     /// Deletes the object at `key`; a missing object is fine.
     pub async fn delete(&self, key: &str) -> Result<(), BucketError> {
         let path = self.path(key)?;
@@ -495,6 +532,23 @@ impl Bucket {
             .collect();
         keys.sort();
         Ok(keys)
+    }
+
+    /// [`Bucket::list`] with each object's size and modification time, in one listing.
+    pub async fn list_info(&self, prefix: &str) -> Result<Vec<(String, ObjectInfo)>, BucketError> {
+        let path = self.prefix_path(prefix)?;
+        let objects: Vec<_> = self
+            .store
+            .list(path.as_ref())
+            .try_collect()
+            .await
+            .map_err(|e| self.error(prefix, "list", e))?;
+        let mut listed: Vec<(String, ObjectInfo)> = objects
+            .into_iter()
+            .filter_map(|meta| Some((self.relative_key(&meta.location)?, object_info(meta))))
+            .collect();
+        listed.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(listed)
     }
 
     /// The names of the immediate "sub-folders" of `prefix` (`""` for the root), sorted:
@@ -697,6 +751,104 @@ impl Bucket {
                 operation,
                 source,
             }
+        }
+    }
+}
+
+/// The size of the parts of an [`Upload`] (S3 wants at least 5 MiB but for the last).
+const UPLOAD_PART: usize = 8 << 20;
+/// How many parts of an [`Upload`] may be on their way at once.
+const UPLOAD_PARTS_IN_FLIGHT: usize = 2;
+
+/// An object being written in parts; see [`Bucket::upload`].
+pub struct Upload {
+    bucket: Bucket,
+    key: String,
+    inner: UploadInner,
+    written: u64,
+}
+
+enum UploadInner {
+    Multipart(WriteMultipart),
+    GcsFile {
+        file: tokio::fs::File,
+        temp: tempfile::TempPath,
+        uploader: GcsUploader,
+        path: Path,
+    },
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upload")
+            .field("bucket", &self.bucket.url)
+            .field("key", &self.key)
+            .field("written", &self.written)
+            .finish()
+    }
+}
+
+impl Upload {
+    /// Adds `chunk` to the object; waits while earlier parts are still being sent.
+    pub async fn write(&mut self, chunk: Bytes) -> Result<(), BucketError> {
+        self.written += chunk.len() as u64;
+        match &mut self.inner {
+            UploadInner::Multipart(upload) => {
+                upload
+                    .wait_for_capacity(UPLOAD_PARTS_IN_FLIGHT)
+                    .await
+                    .map_err(|e| self.bucket.error(&self.key, "write", e))?;
+                upload.put(chunk);
+                Ok(())
+            }
+            UploadInner::GcsFile { file, .. } => {
+                use tokio::io::AsyncWriteExt;
+                file.write_all(&chunk)
+                    .await
+                    .map_err(|e| self.bucket.io_error(&self.key, e))
+            }
+        }
+    }
+
+    /// Completes the object: readers see it whole from now on. Gives its size.
+    pub async fn finish(self) -> Result<u64, BucketError> {
+        let Upload {
+            bucket,
+            key,
+            inner,
+            written,
+        } = self;
+        match inner {
+            UploadInner::Multipart(upload) => {
+                upload
+                    .finish()
+                    .await
+                    .map_err(|e| bucket.error(&key, "write", e))?;
+            }
+            UploadInner::GcsFile {
+                mut file,
+                temp,
+                uploader,
+                path,
+            } => {
+                use tokio::io::AsyncWriteExt;
+                file.flush().await.map_err(|e| bucket.io_error(&key, e))?;
+                drop(file);
+                uploader
+                    .put_file(&path, &temp, written)
+                    .await
+                    .map_err(|e| bucket.error(&key, "write", e))?;
+            }
+        }
+        Ok(written)
+    }
+
+    /// Gives the object up; nothing appears at its key.
+    pub async fn abort(self) {
+        if let UploadInner::Multipart(upload) = self.inner
+            && let Err(e) = upload.abort().await
+        {
+            tracing::warn!(key = %self.key, error = %e, "could not abort an upload");
         }
     }
 }

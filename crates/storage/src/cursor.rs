@@ -58,6 +58,12 @@ pub fn next(previous: Option<&str>, now_millis: u64) -> String {
     format!("{n:0width$}")
 }
 
+/// Whether revision `a` comes before revision `b`. Readers compare cursors as strings
+/// (§3.4); ours are fixed width, so shorter ones (of other tools) come first.
+pub fn is_before(a: &str, b: &str) -> bool {
+    (a.len(), a) < (b.len(), b)
+}
+
 /// The current Unix time in milliseconds.
 pub fn now_millis() -> u64 {
     std::time::SystemTime::now()

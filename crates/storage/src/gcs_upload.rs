@@ -64,6 +64,53 @@ impl GcsUploader {
         })
     }
 
+    /// Writes the file at `file` (`len` bytes) at `path`, unconditionally, streaming it
+    /// from the disk: for objects too large to hold (a full index of 100,000 versions).
+    pub async fn put_file(
+        &self,
+        path: &Path,
+        file: &std::path::Path,
+        len: u64,
+    ) -> Result<(), object_store::Error> {
+        let name = percent_encoding::utf8_percent_encode(path.as_ref(), UNRESERVED);
+        let url = format!("{}?uploadType=media&name={name}", self.upload_url);
+        let started = Instant::now();
+        let mut backoff = FIRST_BACKOFF;
+        let mut retries = 0;
+        loop {
+            let opened = tokio::fs::File::open(file).await.map_err(generic)?;
+            let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(opened));
+            let mut request = self
+                .client
+                .post(&url)
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .header(reqwest::header::CONTENT_LENGTH, len)
+                .body(body);
+            if let Some(credentials) = &self.credentials {
+                let token = credentials.get_credential().await?;
+                request = request.bearer_auth(&token.bearer);
+            }
+            let outcome = request.send().await;
+            // An unconditional write may be repeated whatever happened to the last one.
+            let retryable = match &outcome {
+                Ok(response) => is_retryable_status(response.status()),
+                Err(_) => true,
+            };
+            let may_retry = retries < self.retry.max_retries
+                && started.elapsed() + backoff < self.retry.retry_timeout;
+            if retryable && may_retry {
+                tokio::time::sleep(backoff).await;
+                backoff = backoff.saturating_mul(2);
+                retries += 1;
+                continue;
+            }
+            return match outcome {
+                Ok(response) => check_response(path, &PutMode::Overwrite, response).await,
+                Err(error) => Err(generic(error)),
+            };
+        }
+    }
+
     /// Writes `data` at `path` under `mode`: `Overwrite` always, `Create` only if no object
     /// exists (`ifGenerationMatch=0`), `Update` only if the object's generation is still the
     /// one read (`UpdateVersion::version`, from the `x-goog-generation` header).

@@ -11,12 +11,14 @@
 //! - [`candidate`]: the checks a candidate passes before anything is written.
 //! - [`publish`]: publishing one candidate: claim, store, index.
 //! - [`cursor`] and [`revision`]: `cursor.json` and advancing the index safely.
+//! - [`gc`]: retention, removing the index revisions nobody needs any more.
 //! - [`queue`]: the worker that publishes what is dropped into a queue.
 //! - [`reader`]: the registry side: loading the index and following its revisions.
 
 pub mod bucket;
 pub mod candidate;
 pub mod cursor;
+pub mod gc;
 pub mod gcs_upload;
 pub mod layout;
 pub mod publish;

@@ -1,34 +1,47 @@
-//! Publishing one candidate into a bucket (spec/storage-and-publishing.md §4; DESIGN.md
-//! "Writes never overwrite and never race").
+//! Publishing candidates into a bucket (spec/storage-and-publishing.md §4; DESIGN.md
+//! "Writes never overwrite and never race"), one at a time or as a batch.
 //!
 //! The order of the writes is what makes publishing safe:
 //!
-//! 1. **Check** the candidate ([`candidate::check`]): size, signature, package spec,
+//! 1. **Check** each candidate ([`candidate::check`]): size, signature, package spec,
 //!    load. A refusal writes nothing.
 //! 2. **Claim** `{name}-{version}` by creating the zip with a create-only write. If it
 //!    exists with the same bytes, this is a retry or a twin: carry on (idempotent).
 //!    With other bytes, the version is taken: refuse, having written nothing.
 //! 3. **Store** the signature (create-only) and the static files. The static files
 //!    are a function of the zip's bytes, and the zip is ours, so plain writes are safe.
-//! 4. **Index** ([`crate::revision`]): a new revision folder, then `cursor.json` moved
-//!    to it with a compare-and-swap; on a lost race, re-read and redo.
+//! 4. **Index** ([`crate::revision`]) every candidate stored, in one revision: a new
+//!    revision folder, then `cursor.json` moved to it with a compare-and-swap; on a
+//!    lost race, re-read and redo.
 //!
-//! Artifacts become visible only through the index. If a step after the claim fails,
-//! what this attempt created is deleted again, so the bucket is as it was.
+//! Each candidate of a batch is refused on its own: a refused one does not stop the
+//! others, and the revision holds exactly those accepted. Artifacts become visible
+//! only through the index. If a step after the claim fails, what this attempt created
+//! is deleted again, so the bucket is as it was.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
+use epr_index::storage_index::IndexEntry;
 use futures_util::StreamExt;
 
 use crate::bucket::{Bucket, BucketError, Created};
 use crate::candidate::{self, CheckOptions, Checked, Refusal};
 use crate::layout;
-use crate::revision::{self, Indexed};
+use crate::revision::{self, Applied};
 use crate::signature::Keyring;
 
 /// How many static files are written at once.
 const PARALLEL_WRITES: usize = 16;
+
+/// One candidate: its file name (`{name}-{version}.zip`), its bytes and its detached
+/// signature.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub file: String,
+    pub zip: Bytes,
+    pub signature: Option<Bytes>,
+}
 
 /// What publishing one candidate achieved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,42 +119,149 @@ impl Publisher {
     }
 
     /// Publishes the candidate `file` (its file name: `{name}-{version}.zip`).
-    #[tracing::instrument(name = "publish", skip_all, fields(file = %file))]
     pub async fn publish(
         &self,
         file: &str,
         zip: Bytes,
         signature: Option<Bytes>,
     ) -> Result<Outcome, PublishError> {
-        let checked = {
-            let (name, keyring, checks) = (file.to_string(), self.keyring.clone(), self.checks);
-            let span = tracing::info_span!("check candidate");
-            tokio::task::spawn_blocking(move || {
-                span.in_scope(|| candidate::check(&name, zip, signature, &keyring, &checks))
-            })
-            .await
-            .map_err(|e| PublishError::Index(format!("the check of {file} failed: {e}")))??
+        let candidate = Candidate {
+            file: file.to_string(),
+            zip,
+            signature,
         };
-        tracing::info!(package = %format!("{}-{}", checked.name, checked.version), signer = %checked.signer, "candidate accepted");
+        let mut outcomes = self.publish_batch(vec![candidate]).await;
+        outcomes.pop().expect("one outcome per candidate")
+    }
 
-        let zip_key = layout::package_zip(&checked.name, &checked.version);
-        if let Some(existing) = self.bucket.get(&zip_key).await? {
-            if existing != checked.zip {
-                return Err(conflict(&checked, &existing).into());
+    /// Publishes the candidates in one index revision; the outcome of each, in order.
+    #[tracing::instrument(name = "publish", skip_all, fields(candidates = candidates.len()))]
+    pub async fn publish_batch(
+        &self,
+        candidates: Vec<Candidate>,
+    ) -> Vec<Result<Outcome, PublishError>> {
+        let checked = self.check_all(candidates).await;
+        let published = match self.published_already(&checked).await {
+            Ok(published) => published,
+            Err(e) => {
+                let message = e.to_string();
+                return checked
+                    .into_iter()
+                    .map(|c| c.and(Err(PublishError::Index(message.clone()))))
+                    .collect();
             }
-            if revision::is_indexed(&self.bucket, &checked.name, &checked.version).await? {
-                return Ok(Outcome::AlreadyPublished {
-                    name: checked.name,
-                    version: checked.version,
-                });
+        };
+        let mut outcomes = Vec::with_capacity(checked.len());
+        let mut stored = Vec::new();
+        for result in checked {
+            match result {
+                Err(e) => outcomes.push(Some(Err(e))),
+                Ok(c) if published.contains(&(c.name.clone(), c.version.clone())) => {
+                    outcomes.push(Some(Ok(Outcome::AlreadyPublished {
+                        name: c.name,
+                        version: c.version,
+                    })));
+                }
+                Ok(c) => match self.store(&c).await {
+                    Ok(s) => {
+                        stored.push((outcomes.len(), s));
+                        outcomes.push(None);
+                    }
+                    Err(e) => outcomes.push(Some(Err(e))),
+                },
             }
-            // Stored but not indexed: an earlier attempt stopped half-way, or a
-            // twin is publishing right now. Finish the job; every step is idempotent.
         }
+        if stored.is_empty() {
+            // Nothing to index: the index is not even read.
+            return outcomes.into_iter().flatten().collect();
+        }
+        let entries = stored.iter().map(|(_, s)| s.entry.clone()).collect();
+        match revision::add_packages(&self.bucket, entries).await {
+            Ok(applied) => {
+                for (i, s) in &stored {
+                    outcomes[*i] = Some(Ok(outcome_of(s, &applied)));
+                }
+            }
+            Err(e) => {
+                for (i, s) in &stored {
+                    self.roll_back(&s.written).await;
+                    outcomes[*i] = Some(Err(PublishError::Index(e.to_string())));
+                }
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.expect("every candidate has an outcome"))
+            .collect()
+    }
 
+    /// The candidates published already with the same bytes (their zip is there and
+    /// the index lists them): nothing is written for them. A zip there with other
+    /// bytes is refused later, when the claim finds it. The index is read only when
+    /// some zip is there.
+    async fn published_already(
+        &self,
+        checked: &[Result<Checked, PublishError>],
+    ) -> Result<Vec<(String, String)>, PublishError> {
+        let mut stored = Vec::new();
+        for c in checked.iter().flatten() {
+            let key = layout::package_zip(&c.name, &c.version);
+            if self.bucket.get(&key).await?.is_some_and(|zip| zip == c.zip) {
+                stored.push((c.name.clone(), c.version.clone()));
+            }
+        }
+        if stored.is_empty() {
+            return Ok(stored);
+        }
+        revision::indexed(&self.bucket, &stored).await
+    }
+
+    /// Checks the candidates on the blocking threads, a few at a time.
+    async fn check_all(&self, candidates: Vec<Candidate>) -> Vec<Result<Checked, PublishError>> {
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+        futures_util::stream::iter(candidates)
+            .map(|c| self.check(c))
+            .buffered(parallel)
+            .collect()
+            .await
+    }
+
+    async fn check(&self, c: Candidate) -> Result<Checked, PublishError> {
+        let Candidate {
+            file,
+            zip,
+            signature,
+        } = c;
+        let (name, keyring, checks) = (file.clone(), self.keyring.clone(), self.checks);
+        let span = tracing::info_span!("check candidate", file = %file);
+        let checked = tokio::task::spawn_blocking(move || {
+            span.in_scope(|| candidate::check(&name, zip, signature, &keyring, &checks))
+        })
+        .await
+        .map_err(|e| PublishError::Index(format!("the check of {file} failed: {e}")))??;
+        tracing::info!(package = %format!("{}-{}", checked.name, checked.version), signer = %checked.signer, "candidate accepted");
+        Ok(checked)
+    }
+
+    /// Claims and stores one checked candidate's artifacts, undone on failure.
+    #[tracing::instrument(name = "write artifacts", skip_all, fields(package.name = %c.name, package.version = %c.version))]
+    async fn store(&self, c: &Checked) -> Result<Stored, PublishError> {
+        // Checked once: an entry we write must load in every registry (§2.3).
+        let entry = IndexEntry::from_manifest(&c.manifest).map_err(|e| {
+            PublishError::Index(format!(
+                "{}-{}: the index entry would not load: {e}",
+                c.name, c.version
+            ))
+        })?;
         let mut written = Written::default();
-        match self.write_and_index(&checked, &mut written).await {
-            Ok(outcome) => Ok(outcome),
+        match self.write_artifacts(c, &mut written).await {
+            Ok(()) => Ok(Stored {
+                name: c.name.clone(),
+                version: c.version.clone(),
+                entry,
+                claimed: written.zip.is_some(),
+                written,
+            }),
             Err(e) => {
                 self.roll_back(&written).await;
                 Err(e)
@@ -149,18 +269,19 @@ impl Publisher {
         }
     }
 
-    #[tracing::instrument(name = "write artifacts and index", skip_all, fields(package.name = %c.name, package.version = %c.version))]
-    async fn write_and_index(
+    async fn write_artifacts(
         &self,
         c: &Checked,
         written: &mut Written,
-    ) -> Result<Outcome, PublishError> {
+    ) -> Result<(), PublishError> {
         let zip_key = layout::package_zip(&c.name, &c.version);
         match self.bucket.create(&zip_key, c.zip.clone()).await? {
             Created::New => written.zip = Some(zip_key),
             Created::Exists(existing) if existing != c.zip => {
                 return Err(conflict(c, &existing).into());
             }
+            // Stored already: an earlier attempt stopped half-way, a twin is
+            // publishing right now, or it is published. Every step is idempotent.
             Created::Exists(_) => {}
         }
         let sig_key = layout::package_signature(&c.name, &c.version);
@@ -187,21 +308,7 @@ impl Publisher {
         while let Some(result) = puts.next().await {
             result?;
         }
-        drop(puts);
-
-        match revision::add_package(&self.bucket, &c.name, &c.version, &c.manifest).await? {
-            Indexed::Added { cursor } => Ok(Outcome::Published {
-                name: c.name.clone(),
-                version: c.version.clone(),
-                cursor,
-            }),
-            // A twin with the same bytes indexed it first: published all the same.
-            Indexed::AlreadyThere { cursor } => Ok(Outcome::Published {
-                name: c.name.clone(),
-                version: c.version.clone(),
-                cursor,
-            }),
-        }
+        Ok(())
     }
 
     /// Deletes what this attempt created; the zip last, so a retry still sees
@@ -218,6 +325,37 @@ impl Publisher {
             if let Err(e) = self.bucket.delete(key).await {
                 tracing::error!(key = %key, error = %e, "could not undo a write of a failed publish");
             }
+        }
+    }
+}
+
+/// A candidate whose artifacts are stored, waiting for the index.
+#[derive(Debug)]
+struct Stored {
+    name: String,
+    version: String,
+    entry: IndexEntry,
+    /// Whether this attempt created the zip (else it was there with the same bytes).
+    claimed: bool,
+    written: Written,
+}
+
+/// The outcome of a stored candidate once the revision is written.
+fn outcome_of(s: &Stored, applied: &Applied) -> Outcome {
+    let key = (s.name.clone(), s.version.clone());
+    let already = applied.already_there.contains(&key) && !applied.added.contains(&key);
+    if already && !s.claimed {
+        Outcome::AlreadyPublished {
+            name: s.name.clone(),
+            version: s.version.clone(),
+        }
+    } else {
+        // Added by this revision, or by a twin with the same bytes first: published
+        // all the same.
+        Outcome::Published {
+            name: s.name.clone(),
+            version: s.version.clone(),
+            cursor: applied.cursor.clone().unwrap_or_default(),
         }
     }
 }

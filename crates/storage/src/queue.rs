@@ -4,7 +4,9 @@
 //! The queue is a bucket (or a folder of one). A candidate is `{anything}/{name}-{version}.zip`
 //! with `{name}-{version}.zip.sig` beside it. The worker
 //!
-//! - publishes each pair and deletes it once published (or already published);
+//! - publishes the pairs ready in one look at the queue in one index revision (see
+//!   [`Publisher::publish_batch`]), and deletes each once published (or already
+//!   published);
 //! - on a refusal keeps the pair and writes `{zip}.refused.txt` beside it with the
 //!   reason; the worker skips it from then on (delete that file to retry);
 //! - on a storage failure keeps the pair untouched and retries on its next round;
@@ -21,8 +23,9 @@ use bytes::Bytes;
 
 use crate::bucket::{Bucket, BucketError};
 use crate::candidate::Refusal;
+use crate::gc::{self, Retention};
 use crate::layout::REFUSAL_SUFFIX;
-use crate::publish::{Outcome, PublishError, Publisher};
+use crate::publish::{Candidate, Outcome, PublishError, Publisher};
 
 /// How the worker runs.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +34,9 @@ pub struct WorkerOptions {
     pub interval: Duration,
     /// How long a zip may wait for its signature before it is refused.
     pub signature_grace: Duration,
+    /// Retention applied after each round that published something
+    /// ([`crate::gc`]); `None`: the revisions are left alone.
+    pub gc: Option<Retention>,
 }
 
 impl Default for WorkerOptions {
@@ -38,6 +44,7 @@ impl Default for WorkerOptions {
         WorkerOptions {
             interval: Duration::from_secs(10),
             signature_grace: Duration::from_secs(300),
+            gc: None,
         }
     }
 }
@@ -94,6 +101,11 @@ pub async fn run_once(
 ) -> Result<Round, BucketError> {
     let result = look_at_queue(publisher, queue, options, observer).await;
     observer.round(result.as_ref());
+    if let (Ok(round), Some(retention)) = (&result, &options.gc)
+        && !round.published.is_empty()
+    {
+        collect_garbage(publisher.bucket(), retention).await;
+    }
     result
 }
 
@@ -105,6 +117,7 @@ async fn look_at_queue(
 ) -> Result<Round, BucketError> {
     let keys: BTreeSet<String> = queue.list("").await?.into_iter().collect();
     let mut round = Round::default();
+    let mut ready = Vec::new();
     for zip_key in keys.iter().filter(|k| k.ends_with(".zip")) {
         if keys.contains(&format!("{zip_key}{REFUSAL_SUFFIX}")) {
             continue;
@@ -128,44 +141,114 @@ async fn look_at_queue(
             }
             continue;
         }
+        ready.push((zip_key.clone(), sig_key));
+    }
+    // Everything ready is published in one revision (batches of at most
+    // MAX_BATCH_BYTES of zips, which are in memory together).
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0;
+    for (zip_key, sig_key) in ready {
         let started = Instant::now();
-        match process(publisher, queue, zip_key, &sig_key).await {
-            Ok(outcome) => {
-                tracing::info!(candidate = %zip_key, "{outcome}");
-                // The zip goes first: a lone signature is never mistaken for work.
-                queue.delete(zip_key).await?;
-                queue.delete(&sig_key).await?;
-                let outcome = match outcome {
-                    Outcome::Published { .. } => CandidateOutcome::Published,
-                    Outcome::AlreadyPublished { .. } => CandidateOutcome::AlreadyPublished,
-                };
-                observer.candidate(outcome, started.elapsed());
-                round.published.push(zip_key.clone());
-            }
-            Err(e) if e.is_refusal() => {
-                tracing::warn!(candidate = %zip_key, reason = %e, "candidate refused");
-                refuse(queue, zip_key, &e.to_string()).await?;
-                observer.candidate(CandidateOutcome::Refused, started.elapsed());
-                round.refused.push(zip_key.clone());
+        match fetch(publisher, queue, &zip_key, &sig_key).await {
+            Ok(candidate) => {
+                if batch_bytes + candidate.zip.len() > MAX_BATCH_BYTES && !batch.is_empty() {
+                    let full = std::mem::take(&mut batch);
+                    publish(publisher, queue, full, observer, &mut round).await?;
+                    batch_bytes = 0;
+                }
+                batch_bytes += candidate.zip.len();
+                batch.push((zip_key, sig_key, candidate));
             }
             Err(e) => {
-                tracing::error!(candidate = %zip_key, error = %e, "publishing failed; will retry");
-                observer.candidate(CandidateOutcome::Failed, started.elapsed());
-                round.deferred.push(zip_key.clone());
+                settle(
+                    queue,
+                    &zip_key,
+                    &sig_key,
+                    Err(e),
+                    started,
+                    observer,
+                    &mut round,
+                )
+                .await?
             }
         }
+    }
+    if !batch.is_empty() {
+        publish(publisher, queue, batch, observer, &mut round).await?;
     }
     Ok(round)
 }
 
-async fn process(
+/// The zips of one revision hold at most this much.
+const MAX_BATCH_BYTES: usize = 512 << 20;
+
+/// Publishes a batch in one revision and settles each of its candidates.
+async fn publish(
+    publisher: &Publisher,
+    queue: &Bucket,
+    batch: Vec<(String, String, Candidate)>,
+    observer: &dyn QueueObserver,
+    round: &mut Round,
+) -> Result<(), BucketError> {
+    let started = Instant::now();
+    let (keys, candidates): (Vec<_>, Vec<_>) = batch
+        .into_iter()
+        .map(|(zip_key, sig_key, candidate)| ((zip_key, sig_key), candidate))
+        .unzip();
+    let outcomes = publisher.publish_batch(candidates).await;
+    for ((zip_key, sig_key), outcome) in keys.iter().zip(outcomes) {
+        settle(queue, zip_key, sig_key, outcome, started, observer, round).await?;
+    }
+    Ok(())
+}
+
+/// What becomes of a candidate in the queue once its outcome is known.
+async fn settle(
+    queue: &Bucket,
+    zip_key: &str,
+    sig_key: &str,
+    outcome: Result<Outcome, PublishError>,
+    started: Instant,
+    observer: &dyn QueueObserver,
+    round: &mut Round,
+) -> Result<(), BucketError> {
+    match outcome {
+        Ok(outcome) => {
+            tracing::info!(candidate = %zip_key, "{outcome}");
+            // The zip goes first: a lone signature is never mistaken for work.
+            queue.delete(zip_key).await?;
+            queue.delete(sig_key).await?;
+            let outcome = match outcome {
+                Outcome::Published { .. } => CandidateOutcome::Published,
+                Outcome::AlreadyPublished { .. } => CandidateOutcome::AlreadyPublished,
+            };
+            observer.candidate(outcome, started.elapsed());
+            round.published.push(zip_key.to_string());
+        }
+        Err(e) if e.is_refusal() => {
+            tracing::warn!(candidate = %zip_key, reason = %e, "candidate refused");
+            refuse(queue, zip_key, &e.to_string()).await?;
+            observer.candidate(CandidateOutcome::Refused, started.elapsed());
+            round.refused.push(zip_key.to_string());
+        }
+        Err(e) => {
+            tracing::error!(candidate = %zip_key, error = %e, "publishing failed; will retry");
+            observer.candidate(CandidateOutcome::Failed, started.elapsed());
+            round.deferred.push(zip_key.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// The candidate at `zip_key` with its signature, refused from its size before it is
+/// fetched (a huge candidate costs no memory).
+async fn fetch(
     publisher: &Publisher,
     queue: &Bucket,
     zip_key: &str,
     sig_key: &str,
-) -> Result<Outcome, PublishError> {
+) -> Result<Candidate, PublishError> {
     let file = zip_key.rsplit('/').next().unwrap_or(zip_key);
-    // Refused from its size before it is fetched: a huge candidate costs no memory.
     let max = publisher.checks().max_zip_bytes;
     if let Some(info) = queue.head(zip_key).await?
         && info.size > max
@@ -183,7 +266,32 @@ async fn process(
             "{zip_key}: vanished from the queue"
         )));
     };
-    publisher.publish(file, zip, signature).await
+    Ok(Candidate {
+        file: file.to_string(),
+        zip,
+        signature,
+    })
+}
+
+/// Applies the retention; a failure is logged (the next round tries again).
+async fn collect_garbage(bucket: &Bucket, retention: &Retention) {
+    let plan = match gc::plan(bucket, retention, SystemTime::now()).await {
+        Ok(plan) => plan,
+        Err(e) => {
+            tracing::error!(error = %e, "retention: cannot list the index revisions");
+            return;
+        }
+    };
+    match gc::execute(bucket, &plan).await {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(
+            removed,
+            bytes = plan.removed_bytes(),
+            kept = plan.kept,
+            "retention: old index revisions removed"
+        ),
+        Err(e) => tracing::error!(error = %e, "retention: cannot remove an index revision"),
+    }
 }
 
 async fn waited_too_long(queue: &Bucket, key: &str, grace: Duration) -> Result<bool, BucketError> {

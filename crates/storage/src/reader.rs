@@ -24,6 +24,14 @@ use crate::layout;
 /// How many deltas a poll follows before it prefers the full index.
 const MAX_CHAIN: usize = 1000;
 
+/// How long a registry keeps following deltas after its base revision (the one whose
+/// full index it loaded) was superseded, before it loads the full index of the
+/// current revision again: a registry reads the documents of its packages from the
+/// files of its base revision and of the deltas since, so this bounds how long a
+/// superseded revision stays in use, and what retention must keep
+/// ([`crate::gc::Retention::keep_for`], 24 hours by default).
+pub const REBASE_AFTER: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
 /// What a poll found.
 #[derive(Debug)]
 pub enum Change {
@@ -105,6 +113,19 @@ impl IndexReader {
             .await
             .map_err(|e| self.error(format!("{key}: {e}")))?
             .map_err(|e| self.error(format!("{key}: {e}")))
+    }
+
+    /// The full index of the current revision, as a [`Change::Full`] (or
+    /// [`Change::CursorGone`] when there is none any more).
+    pub async fn reload(&self) -> Result<Change, ReadError> {
+        let Some(latest) = self.cursor().await? else {
+            return Ok(Change::CursorGone);
+        };
+        let packages = self.full(&latest).await?;
+        Ok(Change::Full {
+            cursor: latest,
+            packages,
+        })
     }
 
     /// What changed since revision `have` (`None`: nothing loaded yet).
@@ -217,7 +238,6 @@ impl ManifestSource for BucketFile {
     }
 }
 
-/// Cursors order as strings (§3.4); ours are fixed width, so this is numeric order.
 fn is_older(a: &str, b: &str) -> bool {
-    (a.len(), a) < (b.len(), b)
+    cursor::is_before(a, b)
 }
