@@ -92,6 +92,13 @@ pub struct ServeArgs {
     #[arg(long, env = "EPR_STORAGE_INDEXER_WATCH_INTERVAL", default_value = "1m", value_parser = |s: &str| parse_go_duration(s).map_err(|e| e.to_string()))]
     pub storage_indexer_watch_interval: Duration,
 
+    /// How long the registry keeps following deltas after the revision it loaded in
+    /// full was superseded, before it loads the current full index again (Go
+    /// duration). Must be shorter than the bucket's retention (`storage gc
+    /// --keep-for`, 24h by default); ours, not upstream's.
+    #[arg(long, env = "EPR_STORAGE_INDEXER_REBASE_AFTER", default_value = "1h", value_parser = |s: &str| parse_go_duration(s).map_err(|e| e.to_string()))]
+    pub storage_indexer_rebase_after: Duration,
+
     /// Certificate chain (PEM) to serve HTTPS with; needs --tls-key. Both files are
     /// read again when they change, without a restart.
     #[arg(long, env = "EPR_TLS_CERT", default_value = "")]

@@ -11,8 +11,9 @@
 //! A catalog built from deltas reads its packages' documents from the files of the
 //! revision it started from and of the deltas since. Retention removes superseded
 //! revisions (`storage gc`), so once that base revision has been superseded for
-//! [`REBASE_AFTER`], the next poll loads the full index of the current revision
-//! instead: the revisions a registry reads are never older than that.
+//! `--storage-indexer-rebase-after` (default [`REBASE_AFTER`], an hour), the next
+//! poll loads the full index of the current revision instead: the revisions a
+//! registry reads are never older than that.
 
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,9 @@ use anyhow::{Context, bail};
 use epr_index::{Catalog, Listed, StorageDelta};
 use epr_server::AppState;
 use epr_storage::bucket::{Bucket, BucketOptions};
-use epr_storage::reader::{Change, IndexReader, REBASE_AFTER};
+#[cfg(doc)]
+use epr_storage::reader::REBASE_AFTER;
+use epr_storage::reader::{Change, IndexReader};
 
 use crate::config::ServeArgs;
 
@@ -30,6 +33,8 @@ pub struct StorageSource {
     cursor: Option<String>,
     /// When the first delta after the last full load was applied.
     following_since: Option<Instant>,
+    /// `--storage-indexer-rebase-after`.
+    rebase_after: Duration,
 }
 
 /// Opens the storage index if a storage indexer is enabled, and loads its current
@@ -63,6 +68,7 @@ pub async fn open(args: &ServeArgs) -> anyhow::Result<Option<(StorageSource, Vec
         reader,
         cursor,
         following_since: None,
+        rebase_after: args.storage_indexer_rebase_after,
     };
     Ok(Some((source, packages)))
 }
@@ -98,7 +104,7 @@ impl StorageSource {
     pub async fn poll_once(&mut self, state: &AppState) -> anyhow::Result<()> {
         let rebase = self
             .following_since
-            .is_some_and(|t| t.elapsed() >= REBASE_AFTER);
+            .is_some_and(|t| t.elapsed() >= self.rebase_after);
         let change = if rebase {
             tracing::info!("the base revision was superseded long ago; loading the full index");
             self.reader.reload().await?

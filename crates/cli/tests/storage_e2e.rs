@@ -498,3 +498,153 @@ fn a_failing_bucket_keeps_the_current_catalog() {
         &["steady-1.0.0".to_string(), "steady-1.1.0".to_string()],
     );
 }
+
+/// Retention under load: packages published one at a time (a revision each) while
+/// `storage gc` runs over and over with a retention of a second, and a registry that
+/// reloads the full index as soon as its base revision is superseded polls the
+/// bucket. The registry follows every revision, and every document it lists stays
+/// readable (none points into a removed revision); afterwards the metadata held is
+/// bounded by the retention, not by the number of publishes.
+fn gc_while_publishing_and_a_registry_polls(target: Target) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = signer(tmp.path(), "Publisher");
+    let out = tmp.path().join("zips");
+    let zips: Vec<PathBuf> = (0..24)
+        .map(|i| {
+            candidate(
+                tmp.path(),
+                &out,
+                &signer,
+                &format!("gc_{i:02}"),
+                "1.0.0",
+                "a",
+            )
+        })
+        .collect();
+    let port = free_port();
+    let dir = tmp.path().join("registry");
+    std::fs::create_dir_all(&dir).unwrap();
+    let _registry = start_registry(
+        &target,
+        &dir,
+        port,
+        &["--storage-indexer-rebase-after", "0s"],
+    );
+
+    let done = Arc::new(AtomicBool::new(false));
+    let collector = {
+        let (target, done) = (target.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut runs = 0;
+            while !done.load(Ordering::Relaxed) {
+                let o = target
+                    .command()
+                    .args(["storage", "gc", "--storage", &target.url])
+                    .args(["--keep-revisions", "1", "--keep-for", "1s"])
+                    .output()
+                    .unwrap();
+                assert_eq!(
+                    o.status.code(),
+                    Some(0),
+                    "{}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                runs += 1;
+                std::thread::sleep(Duration::from_millis(150));
+            }
+            runs
+        })
+    };
+    let checker = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            let mut reads = 0;
+            while !done.load(Ordering::Relaxed) {
+                for stem in listed(port) {
+                    let (name, version) = stem.rsplit_once('-').unwrap();
+                    let url = format!("/package/{name}/{version}/");
+                    match http_get(port, &url) {
+                        Some((200, _)) => reads += 1,
+                        other if failures.len() < 5 => failures.push(format!("{url}: {other:?}")),
+                        _ => {}
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (reads, failures)
+        })
+    };
+    for zip in &zips {
+        let o = publish(&target, &signer.keyring, std::slice::from_ref(zip));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut want: Vec<String> = (0..24).map(|i| format!("gc_{i:02}-1.0.0")).collect();
+    want.sort();
+    wait_until_listed(port, &want);
+    // Long enough for a few collections after the last publish.
+    std::thread::sleep(Duration::from_millis(1500));
+    done.store(true, Ordering::Relaxed);
+    let runs = collector.join().unwrap();
+    let (reads, failures) = checker.join().unwrap();
+    assert!(runs >= 5, "gc ran {runs} times");
+    assert!(reads > 24, "{reads} documents read");
+    assert_eq!(
+        failures,
+        Vec::<String>::new(),
+        "documents became unreadable"
+    );
+
+    // What is held: the current revision and the one kept before it.
+    let o = target
+        .command()
+        .args(["storage", "gc", "--storage", &target.url])
+        .args(["--keep-revisions", "1", "--keep-for", "0s"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let (runtime, bucket) = target.bucket();
+    let keys = runtime.block_on(bucket.list("v2/metadata")).unwrap();
+    let folders: std::collections::BTreeSet<&str> = keys
+        .iter()
+        .filter_map(|k| {
+            k.strip_prefix("v2/metadata/")?
+                .split_once('/')
+                .map(|(c, _)| c)
+        })
+        .collect();
+    assert_eq!(folders.len(), 2, "{folders:?}");
+    assert!(folders.contains(target.cursor().as_str()));
+    wait_until_listed(port, &want);
+}
+
+#[test]
+fn gc_on_a_local_folder_bucket() {
+    let tmp = tempfile::tempdir().unwrap();
+    gc_while_publishing_and_a_registry_polls(Target {
+        url: format!("file://{}", tmp.path().join("bucket").display()),
+        env: Vec::new(),
+    });
+}
+
+#[test]
+fn gc_on_a_gcs_bucket() {
+    let Some(fake_gcs) = servers::fake_gcs() else {
+        return; // skipped with a note (a failure under CI)
+    };
+    servers::create_gcs_bucket(&fake_gcs, "gc-bucket");
+    let env = vec![("STORAGE_EMULATOR_HOST".to_string(), fake_gcs.endpoint())];
+    gc_while_publishing_and_a_registry_polls(Target {
+        url: "gs://gc-bucket".into(),
+        env,
+    });
+}
