@@ -133,16 +133,25 @@ pub async fn run(args: PublishArgs) -> ExitCode {
 const MAX_BATCH_BYTES: usize = 512 << 20;
 
 fn publisher(args: &PublishArgs) -> anyhow::Result<Publisher> {
-    use anyhow::Context;
-    let text = std::fs::read_to_string(&args.keyring)
-        .with_context(|| format!("cannot read the keyring {}", args.keyring.display()))?;
-    let keyring = Keyring::from_armored(&text)
-        .with_context(|| format!("keyring {}", args.keyring.display()))?;
-    let bucket = Bucket::open(&args.storage, &BucketOptions::default())?;
     let checks = CheckOptions {
         max_zip_bytes: args.max_zip_bytes,
         legacy_package: args.legacy_package,
     };
+    open_publisher(&args.storage, &args.keyring, checks)
+}
+
+/// A publisher into the bucket at `storage` trusting the keys of `keyring`.
+pub fn open_publisher(
+    storage: &str,
+    keyring: &Path,
+    checks: CheckOptions,
+) -> anyhow::Result<Publisher> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(keyring)
+        .with_context(|| format!("cannot read the keyring {}", keyring.display()))?;
+    let keyring =
+        Keyring::from_armored(&text).with_context(|| format!("keyring {}", keyring.display()))?;
+    let bucket = Bucket::open(storage, &BucketOptions::default())?;
     Ok(Publisher::new(Arc::new(bucket), Arc::new(keyring), checks))
 }
 

@@ -1,15 +1,20 @@
 //! `package-registry storage ...`: looking after a Package Storage v2 bucket.
 //!
+//! - `list`: every version the index lists ([`epr_storage::inventory`]).
+//! - `check` and `repair`: inconsistencies, and mending them ([`epr_storage::check`],
+//!   docs/STORAGE.md "Check and repair").
 //! - `gc`: retention, removing the index revisions nobody needs any more
 //!   ([`epr_storage::gc`], docs/STORAGE.md "Retention").
 //!
-//! Exit status: 0 done, 2 the bucket could not be read or written.
+//! Exit status: 0 done (consistent), 1 inconsistencies found (or left), 2 the bucket
+//! could not be read or written.
 
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand};
 use epr_storage::bucket::{Bucket, BucketOptions};
+use epr_storage::check;
 use epr_storage::gc::{self, Retention};
 
 use crate::config::parse_go_duration;
@@ -22,6 +27,18 @@ pub struct StorageArgs {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum StorageCommand {
+    /// List every version the index holds: name, version, size, published time and
+    /// the key id of its signature.
+    List(ListArgs),
+    /// List every inconsistency: half-published versions, indexed versions with
+    /// missing files, revision folders without an index, unfinished uploads, a
+    /// cursor pointing nowhere. Exit 0 consistent, 1 inconsistencies, 2 could not read.
+    Check(CheckArgs),
+    /// Mend what `check` finds: publish a half-published version again when its zip
+    /// and signature pass publishing's checks, else remove its leftovers; extract
+    /// missing static files again; remove revision folders without an index and
+    /// unfinished uploads. Exit 0 consistent afterwards, 1 something is left.
+    Repair(RepairArgs),
     /// Remove old index revisions: never the current one, never one superseded less
     /// than --keep-for ago, never the --keep-revisions newest; artifacts are never
     /// touched.
@@ -35,6 +52,45 @@ pub struct BucketArg {
     /// GCS are configured as for `publish`).
     #[arg(long, env = "EPR_PUBLISH_STORAGE")]
     pub storage: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub bucket: BucketArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ListFormat {
+    /// One version per line, columns separated by tabs.
+    Text,
+    /// A JSON array of objects.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub bucket: BucketArg,
+    /// Objects younger than this are left out: they may belong to a publish in
+    /// progress (Go duration).
+    #[arg(long, default_value = "10m", value_parser = duration)]
+    pub grace: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RepairArgs {
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// The public keys trusted to sign packages, as for `publish`.
+    #[arg(long, env = "EPR_PUBLISH_KEYRING")]
+    pub keyring: std::path::PathBuf,
+    /// Say what would be done, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -75,7 +131,136 @@ fn duration(s: &str) -> Result<Duration, String> {
 
 pub async fn run(args: StorageArgs) -> ExitCode {
     match args.command {
+        StorageCommand::List(args) => list_command(&args).await,
+        StorageCommand::Check(args) => check_command(&args).await,
+        StorageCommand::Repair(args) => repair_command(&args).await,
         StorageCommand::Gc(args) => gc_command(&args).await,
+    }
+}
+
+async fn list_command(args: &ListArgs) -> ExitCode {
+    let bucket = match open(&args.bucket) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let versions = match epr_storage::inventory::list(&bucket).await {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let time = |t: Option<SystemTime>| t.map(|t| humantime::format_rfc3339_seconds(t).to_string());
+    match args.format {
+        ListFormat::Text => {
+            println!("name\tversion\tsize\tpublished\tsigner_key_id");
+            for v in &versions {
+                let or_dash = |s: Option<String>| s.unwrap_or_else(|| "-".into());
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    v.name,
+                    v.version,
+                    or_dash(v.size.map(|s| s.to_string())),
+                    or_dash(time(v.published)),
+                    or_dash(v.signer_key_id.clone())
+                );
+            }
+        }
+        ListFormat::Json => {
+            let items: Vec<serde_json::Value> = versions
+                .iter()
+                .map(|v| {
+                    serde_json::json!({
+                        "name": v.name,
+                        "version": v.version,
+                        "size": v.size,
+                        "published": time(v.published),
+                        "signer_key_id": v.signer_key_id,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(items));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+async fn check_command(args: &CheckArgs) -> ExitCode {
+    let bucket = match open(&args.bucket) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    match check::check(&bucket, args.grace).await {
+        Ok(problems) if problems.is_empty() => {
+            println!("consistent");
+            ExitCode::SUCCESS
+        }
+        Ok(problems) => {
+            for p in &problems {
+                println!("{p}");
+            }
+            println!("{} inconsistencies", problems.len());
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn repair_command(args: &RepairArgs) -> ExitCode {
+    let checks = epr_storage::candidate::CheckOptions::default();
+    let storage = &args.check.bucket.storage;
+    let publisher = match crate::publish::open_publisher(storage, &args.keyring, checks) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let bucket = publisher.bucket().clone();
+    let problems = match check::check(&bucket, args.check.grace).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if problems.is_empty() {
+        println!("consistent");
+        return ExitCode::SUCCESS;
+    }
+    let repaired = match check::repair(&publisher, problems, args.dry_run).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let verb = if args.dry_run { "would " } else { "" };
+    for line in &repaired.done {
+        println!("{verb}{line}");
+    }
+    for p in &repaired.left {
+        println!("cannot repair: {p}");
+    }
+    if args.dry_run {
+        return ExitCode::from(1);
+    }
+    match check::check(&bucket, args.check.grace).await {
+        Ok(left) if left.is_empty() => {
+            println!("consistent");
+            ExitCode::SUCCESS
+        }
+        Ok(left) => {
+            println!("{} inconsistencies left", left.len());
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -648,3 +648,156 @@ fn gc_on_a_gcs_bucket() {
         env,
     });
 }
+
+/// Publishes killed at points spread over their writes (and a few before them): after
+/// each kill `storage check` reports what was left half-way, `storage repair` makes
+/// the bucket consistent, and a version whose zip is in the bucket is then in the
+/// index too (the CI probe "is it already published?" tells the truth again).
+#[test]
+fn publishes_killed_half_way_are_found_and_repaired() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("bucket");
+    let target = Target {
+        url: format!("file://{}", root.display()),
+        env: Vec::new(),
+    };
+    let signer = signer(tmp.path(), "Publisher");
+    let out = tmp.path().join("zips");
+    let storage = |args: &[&str]| {
+        let mut command = target.command();
+        command
+            .args(["storage"])
+            .args(args)
+            .args(["--storage", &target.url]);
+        command.output().unwrap()
+    };
+    let keyring = signer.keyring.to_str().unwrap().to_string();
+
+    // One publish to learn how long the writes take (from the claim to the exit).
+    let first = candidate(tmp.path(), &out, &signer, "killed", "0.0.1", "a");
+    let zip_of = |version: &str| root.join(format!("artifacts/packages/killed-{version}.zip"));
+    let mut child = target
+        .command()
+        .args(["publish", "--storage", &target.url, "--keyring", &keyring])
+        .arg(&first)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while !zip_of("0.0.1").exists() {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let claimed = Instant::now();
+    assert!(child.wait().unwrap().success());
+    let writes = claimed.elapsed();
+
+    let kills = 24;
+    let mut inconsistent = 0;
+    for i in 0..kills {
+        let version = format!("1.{i}.0");
+        let zip = candidate(tmp.path(), &out, &signer, "killed", &version, "a");
+        let mut child = target
+            .command()
+            .args(["publish", "--storage", &target.url, "--keyring", &keyring])
+            .arg(&zip)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        if i % 6 == 0 {
+            // Before anything is written.
+            std::thread::sleep(Duration::from_millis(5));
+        } else {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !zip_of(&version).exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            std::thread::sleep(writes.mul_f64(f64::from(i % 6) / 6.0));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+
+        let check = storage(&["check", "--grace", "0s"]);
+        let report = String::from_utf8_lossy(&check.stdout).into_owned();
+        match check.status.code() {
+            Some(0) => assert!(report.contains("consistent"), "{report}"),
+            Some(1) => {
+                inconsistent += 1;
+                assert!(report.contains("inconsistencies"), "{report}");
+            }
+            other => panic!(
+                "check exited {other:?}: {report}{}",
+                String::from_utf8_lossy(&check.stderr)
+            ),
+        }
+        let repair = storage(&["repair", "--grace", "0s", "--keyring", &keyring]);
+        let said = String::from_utf8_lossy(&repair.stdout).into_owned();
+        assert_eq!(repair.status.code(), Some(0), "kill {i}: {report}\n{said}");
+        let check = storage(&["check", "--grace", "0s"]);
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "kill {i} after repair: {}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+
+        // A zip in the bucket is a published version.
+        let list = storage(&["list", "--format", "json"]);
+        let listed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+        let indexed = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["name"] == "killed" && v["version"] == version.as_str());
+        assert_eq!(
+            zip_of(&version).exists(),
+            indexed,
+            "kill {i}: {report}\n{said}"
+        );
+    }
+    eprintln!("{inconsistent} of {kills} kills left something to repair");
+    assert!(
+        inconsistent >= kills / 4,
+        "only {inconsistent} of {kills} kills left something"
+    );
+
+    // A published version loses a static file: found, and extracted again.
+    std::fs::remove_file(root.join("artifacts/static/killed-0.0.1/manifest.yml")).unwrap();
+    let check = storage(&["check", "--grace", "0s"]);
+    let report = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert_eq!(check.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("killed-0.0.1 is indexed, but artifacts/static/killed-0.0.1/ holds"),
+        "{report}"
+    );
+    let repair = storage(&["repair", "--grace", "0s", "--keyring", &keyring]);
+    assert_eq!(
+        repair.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&repair.stdout)
+    );
+    assert!(
+        root.join("artifacts/static/killed-0.0.1/manifest.yml")
+            .exists()
+    );
+
+    // It loses its signature: found, and reported as beyond repair.
+    std::fs::remove_file(root.join("artifacts/packages/killed-0.0.1.zip.sig")).unwrap();
+    let check = storage(&["check", "--grace", "0s"]);
+    let report = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert_eq!(check.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains(
+            "killed-0.0.1 is indexed, but artifacts/packages/killed-0.0.1.zip.sig is missing"
+        ),
+        "{report}"
+    );
+    let repair = storage(&["repair", "--grace", "0s", "--keyring", &keyring]);
+    let said = String::from_utf8_lossy(&repair.stdout).into_owned();
+    assert_eq!(repair.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("cannot repair: killed-0.0.1 is indexed"),
+        "{said}"
+    );
+}

@@ -160,6 +160,38 @@ pub fn versions_in(reader: impl Read + Send) -> Result<Vec<(String, String)>, In
     all_or_nothing(SEARCH_INDEX_ALL, results)
 }
 
+/// `(name, version, number of assets)` of every entry of the full index `reader`
+/// gives, in file order, read in blocks; all or nothing. The assets are the files a
+/// registry serves from `artifacts/static/` (the manifest's `assets`).
+pub fn versions_and_assets_in(
+    reader: impl Read + Send,
+) -> Result<Vec<(String, String, usize)>, IndexError> {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        package_manifest: Assets,
+    }
+    #[derive(serde::Deserialize)]
+    struct Assets {
+        #[serde(default)]
+        assets: Option<Vec<serde::de::IgnoredAny>>,
+    }
+    let results = index_stream::map_items(reader, |item| {
+        let position = format!("packages[{}]", item.index);
+        let fail = |problem: String| unnamed_entry_error(&position, problem);
+        let text = std::str::from_utf8(item.text).map_err(|e| fail(format!("not UTF-8: {e}")))?;
+        let (name, version) = entry_name_and_version(text).map_err(fail)?;
+        let assets = serde_json::from_str::<Entry>(text)
+            .map(|e| e.package_manifest.assets.map_or(0, |a| a.len()))
+            .map_err(|e| fail(format!("assets: {e}")))?;
+        Ok((name, version, assets))
+    })
+    .map_err(|e| match stream_error(e) {
+        RewriteError::Index(e) => e,
+        RewriteError::Stopped => unreachable!("map_items never stops early"),
+    })?;
+    all_or_nothing(SEARCH_INDEX_ALL, results)
+}
+
 /// The name, version and compacted text of one item of `packages` (the whole entry,
 /// `{"package_manifest": {...}}`, as it is: one pass checks it and finds the name and
 /// version, one drops its spaces).

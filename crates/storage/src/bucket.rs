@@ -257,6 +257,14 @@ impl Bucket {
         }
     }
 
+    /// The folder of a `file://` bucket.
+    pub fn local_dir(&self) -> Option<&std::path::Path> {
+        match &self.backend {
+            Backend::Local { dir } => Some(dir),
+            _ => None,
+        }
+    }
+
     /// The URL the bucket was opened with, for messages.
     pub fn url(&self) -> &str {
         &self.url
@@ -549,6 +557,26 @@ impl Bucket {
             .collect();
         listed.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(listed)
+    }
+
+    /// Calls `f` with each object under `prefix` (key relative to the root, and its
+    /// size and modification time) as the listing arrives, in the store's order:
+    /// for listings too long to hold (every static file of a bucket).
+    pub async fn for_each_object(
+        &self,
+        prefix: &str,
+        mut f: impl FnMut(String, ObjectInfo),
+    ) -> Result<(), BucketError> {
+        use futures_util::StreamExt;
+        let path = self.prefix_path(prefix)?;
+        let mut listing = self.store.list(path.as_ref());
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(|e| self.error(prefix, "list", e))?;
+            if let Some(key) = self.relative_key(&meta.location) {
+                f(key, object_info(meta));
+            }
+        }
+        Ok(())
     }
 
     /// The names of the immediate "sub-folders" of `prefix` (`""` for the root), sorted:

@@ -9,17 +9,21 @@
 //! - [`layout`]: the object keys of the v2 layout.
 //! - [`signature`]: detached, ASCII-armored OpenPGP signatures (sign and verify).
 //! - [`candidate`]: the checks a candidate passes before anything is written.
+//! - [`check`]: `storage check` and `storage repair`.
 //! - [`publish`]: publishing one candidate: claim, store, index.
 //! - [`cursor`] and [`revision`]: `cursor.json` and advancing the index safely.
 //! - [`gc`]: retention, removing the index revisions nobody needs any more.
+//! - [`inventory`]: what a bucket holds (`storage list`).
 //! - [`queue`]: the worker that publishes what is dropped into a queue.
 //! - [`reader`]: the registry side: loading the index and following its revisions.
 
 pub mod bucket;
 pub mod candidate;
+pub mod check;
 pub mod cursor;
 pub mod gc;
 pub mod gcs_upload;
+pub mod inventory;
 pub mod layout;
 pub mod publish;
 pub mod queue;

@@ -195,6 +195,24 @@ impl Publisher {
             .collect()
     }
 
+    /// Writes the static files of the candidate again (it must pass the checks of a
+    /// publish): for a published version whose static files went missing. Gives how
+    /// many were written.
+    pub async fn restore_statics(&self, candidate: Candidate) -> Result<usize, PublishError> {
+        let checked = self.check(candidate).await?;
+        let mut puts = futures_util::stream::iter(&checked.files)
+            .map(|(path, bytes)| {
+                let key = layout::static_file(&checked.name, &checked.version, path);
+                let (bucket, bytes) = (self.bucket.clone(), bytes.clone());
+                async move { bucket.put(&key, bytes).await }
+            })
+            .buffer_unordered(PARALLEL_WRITES);
+        while let Some(result) = puts.next().await {
+            result?;
+        }
+        Ok(checked.files.len())
+    }
+
     /// The candidates published already with the same bytes (their zip is there and
     /// the index lists them): nothing is written for them. A zip there with other
     /// bytes is refused later, when the claim finds it. The index is read only when

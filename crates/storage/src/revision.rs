@@ -76,6 +76,20 @@ pub async fn indexed(
     bucket: &Bucket,
     wanted: &[(String, String)],
 ) -> Result<Vec<(String, String)>, PublishError> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let listed: std::collections::HashSet<(String, String)> =
+        listed(bucket).await?.into_iter().collect();
+    Ok(wanted
+        .iter()
+        .filter(|k| listed.contains(*k))
+        .cloned()
+        .collect())
+}
+
+/// `(name, version)` of every entry of the current index, in index order.
+pub async fn listed(bucket: &Bucket) -> Result<Vec<(String, String)>, PublishError> {
     let Some(cursor) = read_current(bucket).await?.cursor else {
         return Ok(Vec::new());
     };
@@ -90,12 +104,7 @@ pub async fn indexed(
         .await
         .map_err(|e| PublishError::Index(format!("{}: reading {key}: {e}", bucket.url())))?
         .map_err(|e| PublishError::Index(format!("{}: {key}: {e}", bucket.url())))?;
-    let listed: std::collections::HashSet<(String, String)> = listed.into_iter().collect();
-    Ok(wanted
-        .iter()
-        .filter(|k| listed.contains(*k))
-        .cloned()
-        .collect())
+    Ok(listed)
 }
 
 /// Adds packages (their `package_manifest`s) to the index in one new revision; those

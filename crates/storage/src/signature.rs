@@ -664,6 +664,29 @@ impl Keyring {
     }
 }
 
+/// The key id (16 hex digits) of the key that made the first signature in `signature`,
+/// as the signature names it; nothing is verified (for listings: `storage list`).
+pub fn signer_key_id(signature: &[u8]) -> Result<String, VerifyError> {
+    let signatures = parse_signatures(signature)?;
+    let Some(sig) = signatures.first() else {
+        return Err(VerifyError::Malformed {
+            reason: "no signature packet found".into(),
+        });
+    };
+    let issuers = Issuers::of(sig);
+    if let Some(id) = issuers.key_ids.first() {
+        return Ok(key_id_hex(id));
+    }
+    if let Some(fp) = issuers.fingerprints.first() {
+        // A v4 key's id is the low 64 bits of its fingerprint.
+        let hex = fingerprint_hex(fp);
+        return Ok(hex[hex.len().saturating_sub(16)..].to_string());
+    }
+    Err(VerifyError::Malformed {
+        reason: "the signature does not name its issuer".into(),
+    })
+}
+
 /// The issuer of a signature, as its subpackets name it.
 struct Issuers {
     fingerprints: Vec<Fingerprint>,
