@@ -330,7 +330,7 @@ fn unfinished_uploads(bucket: &Bucket, grace: Duration, now: SystemTime) -> Vec<
             }
         }
     }
-    found.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+    found.sort_by_key(|a| a.to_string());
     found
 }
 
