@@ -1,6 +1,8 @@
 //! `package-registry storage ...`: looking after a Package Storage v2 bucket.
 //!
 //! - `list`: every version the index lists ([`epr_storage::inventory`]).
+//! - `yank` and `unyank`: a version out of (and back into) `/search` and
+//!   `/categories`, through the index ([`epr_storage::revision::set_yank`]).
 //! - `check` and `repair`: inconsistencies, and mending them ([`epr_storage::check`],
 //!   docs/STORAGE.md "Check and repair").
 //! - `gc`: retention, removing the index revisions nobody needs any more
@@ -13,9 +15,11 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand};
+use epr_index::storage_index::Yank;
 use epr_storage::bucket::{Bucket, BucketOptions};
 use epr_storage::check;
 use epr_storage::gc::{self, Retention};
+use epr_storage::revision::{self, YankOutcome};
 
 use crate::config::parse_go_duration;
 
@@ -34,6 +38,12 @@ pub enum StorageCommand {
     /// missing files, revision folders without an index, unfinished uploads, a
     /// cursor pointing nowhere. Exit 0 consistent, 1 inconsistencies, 2 could not read.
     Check(CheckArgs),
+    /// Take a version out of /search and /categories (all=true included) in every
+    /// registry on the bucket, while its /package/ document, zip, signature and static
+    /// files stay served; nothing is deleted.
+    Yank(YankArgs),
+    /// Undo a yank.
+    Unyank(UnyankArgs),
     /// Mend what `check` finds: publish a half-published version again when its zip
     /// and signature pass publishing's checks, else remove its leftovers; extract
     /// missing static files again; remove revision folders without an index and
@@ -94,6 +104,27 @@ pub struct RepairArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct YankArgs {
+    #[command(flatten)]
+    pub bucket: BucketArg,
+    /// The package's name.
+    pub name: String,
+    /// The version to yank.
+    pub version: String,
+    /// Why: kept in the index entry and shown by `storage list`.
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UnyankArgs {
+    #[command(flatten)]
+    pub bucket: BucketArg,
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct GcArgs {
     #[command(flatten)]
     pub bucket: BucketArg,
@@ -134,7 +165,44 @@ pub async fn run(args: StorageArgs) -> ExitCode {
         StorageCommand::List(args) => list_command(&args).await,
         StorageCommand::Check(args) => check_command(&args).await,
         StorageCommand::Repair(args) => repair_command(&args).await,
+        StorageCommand::Yank(args) => {
+            let yank = Yank {
+                reason: args.reason.clone(),
+                time: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            };
+            yank_command(&args.bucket, &args.name, &args.version, Some(yank)).await
+        }
+        StorageCommand::Unyank(args) => {
+            yank_command(&args.bucket, &args.name, &args.version, None).await
+        }
         StorageCommand::Gc(args) => gc_command(&args).await,
+    }
+}
+
+/// Exit 0 done (or nothing to do), 1 the index does not list the version, 2 failed.
+async fn yank_command(arg: &BucketArg, name: &str, version: &str, yank: Option<Yank>) -> ExitCode {
+    let bucket = match open(arg) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let verb = if yank.is_some() { "yanked" } else { "unyanked" };
+    match revision::set_yank(&bucket, name, version, yank).await {
+        Ok(YankOutcome::Changed { cursor }) => {
+            println!("{name}-{version}: {verb} (index revision {cursor})");
+            ExitCode::SUCCESS
+        }
+        Ok(YankOutcome::Unchanged) => {
+            println!("{name}-{version}: {verb} already, nothing written");
+            ExitCode::SUCCESS
+        }
+        Ok(YankOutcome::NotListed) => {
+            eprintln!("{name}-{version}: the index does not list it");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -153,16 +221,21 @@ async fn list_command(args: &ListArgs) -> ExitCode {
     let time = |t: Option<SystemTime>| t.map(|t| humantime::format_rfc3339_seconds(t).to_string());
     match args.format {
         ListFormat::Text => {
-            println!("name\tversion\tsize\tpublished\tsigner_key_id");
+            println!("name\tversion\tsize\tpublished\tsigner_key_id\tyanked");
             for v in &versions {
                 let or_dash = |s: Option<String>| s.unwrap_or_else(|| "-".into());
+                let yanked = v
+                    .yank
+                    .as_ref()
+                    .map(|y| format!("{} ({})", y.time, y.reason));
                 println!(
-                    "{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}",
                     v.name,
                     v.version,
                     or_dash(v.size.map(|s| s.to_string())),
                     or_dash(time(v.published)),
-                    or_dash(v.signer_key_id.clone())
+                    or_dash(v.signer_key_id.clone()),
+                    or_dash(yanked)
                 );
             }
         }
@@ -176,6 +249,7 @@ async fn list_command(args: &ListArgs) -> ExitCode {
                         "size": v.size,
                         "published": time(v.published),
                         "signer_key_id": v.signer_key_id,
+                        "yanked": v.yank,
                     })
                 })
                 .collect();

@@ -131,6 +131,13 @@ fn listed(port: u16) -> Vec<String> {
     out
 }
 
+/// The `/categories` answer, parsed.
+fn categories(port: u16) -> serde_json::Value {
+    let (status, body) = http_get(port, "/categories?prerelease=true").expect("/categories");
+    assert_eq!(status, 200);
+    serde_json::from_str(&body).unwrap()
+}
+
 fn wait_until_listed(port: u16, want: &[String]) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -313,6 +320,133 @@ fn many_publishers_and_two_registries(target: Target) {
     want.sort();
     for port in ports {
         wait_until_listed(port, &want);
+    }
+
+    // Yank: every version of `batch` leaves /search and /categories of both
+    // registries, and stays served; unyanked, one comes back.
+    let categories_before: Vec<serde_json::Value> = ports.iter().map(|p| categories(*p)).collect();
+    for version in ["2.0.0", "2.1.0", "2.2.0"] {
+        let o = target
+            .command()
+            .args([
+                "storage",
+                "yank",
+                "--storage",
+                &target.url,
+                "batch",
+                version,
+            ])
+            .args(["--reason", "broken ingest pipeline"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("batch-{version}: yanked")));
+    }
+    let again = target
+        .command()
+        .args([
+            "storage",
+            "yank",
+            "--storage",
+            &target.url,
+            "batch",
+            "2.0.0",
+            "--reason",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("yanked already"));
+    let unknown = target
+        .command()
+        .args([
+            "storage",
+            "yank",
+            "--storage",
+            &target.url,
+            "batch",
+            "9.9.9",
+            "--reason",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    want.retain(|p| !p.starts_with("batch-"));
+    for (i, port) in ports.iter().enumerate() {
+        wait_until_listed(*port, &want);
+        assert_eq!(
+            http_get(*port, "/search?package=batch")
+                .map(|r| r.1)
+                .as_deref(),
+            Some("[]")
+        );
+        let after = categories(*port);
+        assert_ne!(
+            after, categories_before[i],
+            "the yanked package still counts"
+        );
+        for path in ["/package/batch/2.1.0/", "/package/batch/2.1.0/manifest.yml"] {
+            assert_eq!(
+                http_get(*port, path).map(|r| r.0),
+                Some(200),
+                "{path} on {port}"
+            );
+        }
+        let zip = std::fs::read(out.join("batch-2.1.0.zip")).unwrap();
+        let got = http_download(*port, "/epr/batch/batch-2.1.0.zip");
+        assert!(got.as_deref() == Some(&zip[..]), "the yanked zip on {port}");
+        assert!(http_download(*port, "/epr/batch/batch-2.1.0.zip.sig").is_some());
+    }
+    let list = target
+        .command()
+        .args([
+            "storage",
+            "list",
+            "--storage",
+            &target.url,
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let listed_versions: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let yanked: Vec<&str> = listed_versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| !v["yanked"].is_null())
+        .map(|v| v["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(yanked, ["2.0.0", "2.1.0", "2.2.0"]);
+    let o = target
+        .command()
+        .args([
+            "storage",
+            "unyank",
+            "--storage",
+            &target.url,
+            "batch",
+            "2.1.0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    want.push("batch-2.1.0".into());
+    want.sort();
+    for (i, port) in ports.iter().enumerate() {
+        wait_until_listed(*port, &want);
+        assert_eq!(categories(*port), categories_before[i]);
     }
 
     // One version, two different builds, published at the same moment.

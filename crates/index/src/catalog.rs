@@ -69,6 +69,8 @@ pub struct Listed {
     /// ([`epr_package::index_summary`]); `None` for packages that keep their full
     /// document.
     pub manifest: Option<ManifestRef>,
+    /// Yanked (`storage yank`): served, but left out of `/search` and `/categories`.
+    pub yanked: bool,
 }
 
 impl Listed {
@@ -77,6 +79,7 @@ impl Listed {
         Listed {
             package,
             manifest: None,
+            yanked: false,
         }
     }
 }
@@ -142,12 +145,18 @@ pub struct Entry {
     /// The deprecation shown for this version, after propagation (§5.11).
     pub deprecated: Option<Json>,
     pub full: FullDocument,
+    /// Left out of `/search` and `/categories`, still served (see [`Listed`]).
+    pub yanked: bool,
 }
 
 impl Entry {
     /// Prints the documents of `listed` with the propagated `deprecated`.
     fn render(listed: Listed, deprecated: Option<Json>) -> Entry {
-        let Listed { package, manifest } = listed;
+        let Listed {
+            package,
+            manifest,
+            yanked,
+        } = listed;
         let full = match manifest {
             Some(manifest) => FullDocument::Stored(manifest),
             None => match package.full_json(deprecated.as_ref()) {
@@ -159,6 +168,7 @@ impl Entry {
             package,
             deprecated,
             full,
+            yanked,
         }
     }
 
@@ -178,6 +188,7 @@ impl Entry {
                 FullDocument::Stored(m) => Some(m.clone()),
                 FullDocument::Ready(_) | FullDocument::FromFiles => None,
             },
+            yanked: self.yanked,
         }
     }
 

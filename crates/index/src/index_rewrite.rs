@@ -22,7 +22,7 @@ use bytes::Bytes;
 use crate::index_scan::entry_name_and_version;
 use crate::index_stream::{self, StreamError};
 use crate::storage_index::{
-    EntryError, IndexEntry, IndexError, SEARCH_INDEX_ALL, all_or_nothing, invalid,
+    EntryError, IndexEntry, IndexError, SEARCH_INDEX_ALL, Yank, all_or_nothing, invalid,
     unnamed_entry_error,
 };
 
@@ -102,7 +102,7 @@ pub fn rewrite_search_index_all(
                         let key = (name.as_str(), version.as_str());
                         if !removed.contains(&key) {
                             match updated.get(&key) {
-                                Some(entry) => out.entry(&entry.compact().manifest_bytes()),
+                                Some(entry) => out.item(&entry.compact().compact_item()),
                                 None => out.item(&manifest),
                             }
                         }
@@ -123,7 +123,7 @@ pub fn rewrite_search_index_all(
             continue;
         }
         let entry = entry.compact();
-        out.entry(&entry.manifest_bytes());
+        out.item(&entry.compact_item());
         seen.insert(key);
         done.added.push(entry);
     }
@@ -144,20 +144,77 @@ pub fn rewrite_search_index_all(
     Ok(done)
 }
 
-/// The `(name, version)` of every entry of the full index `reader` gives, in file
-/// order, read in blocks (never held whole); all or nothing, as a registry reads it.
-pub fn versions_in(reader: impl Read + Send) -> Result<Vec<(String, String)>, IndexError> {
+/// One version of an index, as [`versions_in`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedVersion {
+    pub name: String,
+    pub version: String,
+    pub yank: Option<Yank>,
+}
+
+/// Every entry of the full index `reader` gives, in file order, read in blocks (never
+/// held whole); all or nothing, as a registry reads it.
+pub fn versions_in(reader: impl Read + Send) -> Result<Vec<IndexedVersion>, IndexError> {
     let results = index_stream::map_items(reader, |item| {
         let position = format!("packages[{}]", item.index);
         let fail = |problem: String| unnamed_entry_error(&position, problem);
         let text = std::str::from_utf8(item.text).map_err(|e| fail(format!("not UTF-8: {e}")))?;
-        entry_name_and_version(text).map_err(fail)
+        let (name, version) = entry_name_and_version(text).map_err(fail)?;
+        let yank = Yank::of_entry(item.text).map_err(fail)?;
+        Ok(IndexedVersion {
+            name,
+            version,
+            yank,
+        })
     })
     .map_err(|e| match stream_error(e) {
         RewriteError::Index(e) => e,
         RewriteError::Stopped => unreachable!("map_items never stops early"),
     })?;
     all_or_nothing(SEARCH_INDEX_ALL, results)
+}
+
+/// The entry of `name`-`version` in the full index `reader` gives (its text copied),
+/// or `None`; the index is read in blocks. Every entry is checked, as
+/// [`versions_in`] does.
+pub fn find_entry(
+    reader: impl Read + Send,
+    name: &str,
+    version: &str,
+) -> Result<Option<IndexEntry>, IndexError> {
+    let mut found = None;
+    let mut errors = Vec::new();
+    let read = index_stream::for_each_block(
+        reader,
+        |item| {
+            let position = format!("packages[{}]", item.index);
+            let fail = |problem: String| unnamed_entry_error(&position, problem);
+            let text =
+                std::str::from_utf8(item.text).map_err(|e| fail(format!("not UTF-8: {e}")))?;
+            let (n, v) = entry_name_and_version(text).map_err(fail)?;
+            if n == name && v == version {
+                IndexEntry::from_item(item.text, &position).map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+        |block| {
+            for result in block {
+                match result {
+                    Ok(Some(entry)) => found = Some(entry),
+                    Ok(None) => {}
+                    Err(e) => errors.push(Err(e)),
+                }
+            }
+            true
+        },
+    );
+    read.map_err(|e| match stream_error(e) {
+        RewriteError::Index(e) => e,
+        RewriteError::Stopped => unreachable!("the sink never stops"),
+    })?;
+    all_or_nothing::<()>(SEARCH_INDEX_ALL, errors)?;
+    Ok(found)
 }
 
 /// `(name, version, number of assets)` of every entry of the full index `reader`
@@ -292,23 +349,12 @@ impl<W: FnMut(Bytes) -> bool> Output<W> {
         self.buf.extend_from_slice(text);
     }
 
-    /// An entry of this manifest.
-    fn entry(&mut self, manifest: &[u8]) {
-        self.item_parts(&[b"{\"package_manifest\":", manifest, b"}"]);
-    }
-
-    /// An entry as it was read (compacted).
+    /// One item of the list, compact.
     fn item(&mut self, item: &[u8]) {
-        self.item_parts(&[item]);
-    }
-
-    fn item_parts(&mut self, parts: &[&[u8]]) {
         if self.entries > 0 {
             self.buf.push(b',');
         }
-        for part in parts {
-            self.buf.extend_from_slice(part);
-        }
+        self.buf.extend_from_slice(item);
         self.entries += 1;
         if self.buf.len() >= CHUNK {
             self.flush();
@@ -425,6 +471,42 @@ mod tests {
                 ("y".into(), "1.0.0".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_yank_is_an_update_that_keeps_the_manifest() {
+        let old = IndexDocument::from_entries(vec![entry("a", "1.0.0", "A")]).to_bytes();
+        let yank = Yank {
+            reason: "broken \"pipeline\"".into(),
+            time: "2026-12-08T04:00:00Z".into(),
+        };
+        let yanked = entry("a", "1.0.0", "A").with_yank(Some(yank.clone()));
+        let change = IndexChange {
+            updated: vec![yanked.clone()],
+            ..IndexChange::default()
+        };
+        let (_, text) = rewrite(Some(&old), &change);
+        let versions = versions_in(text.as_bytes()).unwrap();
+        assert_eq!(versions[0].yank.as_ref(), Some(&yank));
+        let found = find_entry(text.as_bytes(), "a", "1.0.0").unwrap().unwrap();
+        assert_eq!(found.yank(), Some(&yank));
+        assert_eq!(found.manifest_json(), yanked.compact().manifest_json());
+        // Carried on as it is by the next rewrite, and undone by an update without it.
+        let (_, again) = rewrite(Some(text.as_bytes()), &IndexChange::default());
+        assert_eq!(again, text);
+        let change = IndexChange {
+            updated: vec![found.with_yank(None)],
+            ..IndexChange::default()
+        };
+        let (_, unyanked) = rewrite(Some(text.as_bytes()), &change);
+        assert!(!unyanked.contains("yanked"), "{unyanked}");
+        // In a delta too.
+        let delta = crate::storage_index::DeltaDocument {
+            updated: vec![yanked.compact()],
+            ..Default::default()
+        };
+        let parsed = crate::storage_index::DeltaDocument::parse(&delta.to_compact_bytes()).unwrap();
+        assert_eq!(parsed.updated[0].yank(), Some(&yank));
     }
 
     #[test]

@@ -216,6 +216,9 @@ pub fn search<'a>(
         let started = Instant::now();
         let mut selected: Vec<&Entry> = Vec::new();
         for e in &indexer.entries {
+            if e.yanked {
+                continue;
+            }
             let ok = if f.experimental {
                 passes_common(&e.package, f)
             } else {

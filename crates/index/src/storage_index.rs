@@ -164,6 +164,7 @@ pub fn read_search_index_all(
             .and_then(|m| deserializer.end().map(|()| m))
             .map_err(|e| fail(format!("not valid JSON: {e}")))?
             .map_err(fail)?;
+        let yanked = Yank::of_entry(item.text).map_err(fail)?.is_some();
         let package = summary_from_value(&manifest).map_err(|e| entry_error(position, e))?;
         Ok(Listed {
             package: Arc::new(package),
@@ -172,6 +173,7 @@ pub fn read_search_index_all(
                 range: item.offset..item.offset + item.text.len() as u64,
                 wrapped: true,
             }),
+            yanked,
         })
     })
     .map_err(|e| match e {
@@ -210,6 +212,7 @@ pub fn read_delta(
                         range: start..start + e.manifest.len() as u64,
                         wrapped: false,
                     }),
+                    yanked: e.yank.is_some(),
                 })
             })
             .collect();
@@ -271,6 +274,52 @@ pub struct IndexEntry {
     version: String,
     /// UTF-8 JSON text: a slice of a file we read, or the text we printed.
     manifest: Bytes,
+    /// Set when the version is yanked: `"yanked"` beside `"package_manifest"`.
+    yank: Option<Yank>,
+}
+
+/// Why and when a version was taken out of `/search` and `/categories`
+/// (`storage yank`): written in its index entry beside the manifest,
+/// `{"package_manifest": {...}, "yanked": {"reason": "...", "time": "..."}}`, a key
+/// upstream's reader ignores (its registries keep listing the version).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Yank {
+    pub reason: String,
+    /// RFC 3339, UTC.
+    pub time: String,
+}
+
+impl Yank {
+    /// The `"yanked"` value of an entry's text, if it has one. The text is searched
+    /// first, so an entry without one costs a scan, not a parse.
+    pub fn of_entry(entry: &[u8]) -> Result<Option<Yank>, String> {
+        if memchr::memmem::find(entry, b"\"yanked\"").is_none() {
+            return Ok(None);
+        }
+        #[derive(serde::Deserialize)]
+        struct Wrapper {
+            yanked: Option<Yank>,
+        }
+        serde_json::from_slice::<Wrapper>(entry)
+            .map(|w| w.yanked)
+            .map_err(|e| format!("yanked: {e}"))
+    }
+
+    /// `,"yanked":{...}` as written after the manifest.
+    fn write(&self, out: &mut String, layout: Layout) {
+        out.push(',');
+        layout.newline(out, 3);
+        out.push_str("\"yanked\"");
+        out.push_str(layout.colon());
+        out.push_str("{\"reason\"");
+        out.push_str(layout.colon());
+        write_string(out, &self.reason);
+        out.push(',');
+        out.push_str("\"time\"");
+        out.push_str(layout.colon());
+        write_string(out, &self.time);
+        out.push('}');
+    }
 }
 
 impl IndexEntry {
@@ -295,6 +344,7 @@ impl IndexEntry {
             name: package.name,
             version: package.version,
             manifest: Bytes::from(text),
+            yank: None,
         })
     }
 
@@ -324,7 +374,52 @@ impl IndexEntry {
             name: self.name.clone(),
             version: self.version.clone(),
             manifest,
+            yank: self.yank.clone(),
         }
+    }
+
+    /// The entry of one item of a file's list, `{"package_manifest": {...}, ...}`
+    /// (its text copied).
+    pub fn from_item(text: &[u8], position: &str) -> Result<IndexEntry, EntryError> {
+        let fail = |problem: String| unnamed_entry_error(position, problem);
+        let raw: &RawValue =
+            serde_json::from_slice(text).map_err(|e| fail(format!("not valid JSON: {e}")))?;
+        let manifest = wrapped_manifest(raw, position)?;
+        let (name, version) = name_and_version(manifest).map_err(fail)?;
+        Ok(IndexEntry {
+            name,
+            version,
+            manifest: Bytes::copy_from_slice(manifest.get().as_bytes()),
+            yank: Yank::of_entry(text).map_err(fail)?,
+        })
+    }
+
+    /// Whether and why the version is yanked.
+    pub fn yank(&self) -> Option<&Yank> {
+        self.yank.as_ref()
+    }
+
+    /// The same entry, yanked for `yank` (`None`: not yanked).
+    pub fn with_yank(&self, yank: Option<Yank>) -> IndexEntry {
+        IndexEntry {
+            yank,
+            ..self.clone()
+        }
+    }
+
+    /// The entry `{"package_manifest": ..., ...}` as an item of a file's list,
+    /// compact: the manifest's text must be compact ([`IndexEntry::compact`]).
+    pub fn compact_item(&self) -> Vec<u8> {
+        let mut tail = String::new();
+        if let Some(yank) = &self.yank {
+            yank.write(&mut tail, Layout::Compact);
+        }
+        let mut out = Vec::with_capacity(self.manifest.len() + tail.len() + 24);
+        out.extend_from_slice(b"{\"package_manifest\":");
+        out.extend_from_slice(&self.manifest);
+        out.extend_from_slice(tail.as_bytes());
+        out.push(b'}');
+        out
     }
 
     /// The manifest's JSON text, shared.
@@ -355,6 +450,7 @@ impl IndexEntry {
             name,
             version,
             manifest: source.slice_ref(manifest.get().as_bytes()),
+            yank: None,
         })
     }
 }
@@ -496,7 +592,10 @@ impl DeltaDocument {
                 .map(|(i, item)| {
                     let position = format!("{key}[{i}]");
                     let manifest = wrapped_manifest(item, &position)?;
-                    IndexEntry::read(&source, Ok(manifest), &position)
+                    let yank = Yank::of_entry(item.get().as_bytes())
+                        .map_err(|problem| unnamed_entry_error(&position, problem))?;
+                    let entry = IndexEntry::read(&source, Ok(manifest), &position)?;
+                    Ok(IndexEntry { yank, ..entry })
                 })
                 .collect();
             all_or_nothing(file, results)
@@ -756,6 +855,9 @@ fn write_entries(out: &mut Parts, entries: &[IndexEntry], layout: Layout) {
         out.text.push_str("\"package_manifest\"");
         out.text.push_str(layout.colon());
         out.manifest(&entry.manifest);
+        if let Some(yank) = &entry.yank {
+            yank.write(&mut out.text, layout);
+        }
         layout.newline(&mut out.text, 2);
         out.text.push('}');
     }

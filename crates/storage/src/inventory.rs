@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
+use epr_index::index_rewrite::IndexedVersion;
+use epr_index::storage_index::Yank;
 use futures_util::StreamExt;
 
 use crate::bucket::{Bucket, ObjectInfo};
@@ -26,6 +28,8 @@ pub struct Version {
     pub published: Option<SystemTime>,
     /// The key id the signature names (16 hex digits), not verified.
     pub signer_key_id: Option<String>,
+    /// Why and when it was yanked, if it was.
+    pub yank: Option<Yank>,
 }
 
 /// Every version of the current index, in index order.
@@ -38,7 +42,12 @@ pub async fn list(bucket: &Bucket) -> Result<Vec<Version>, PublishError> {
         .filter(|(key, _)| key.ends_with(".zip"))
         .collect();
     let listed = futures_util::stream::iter(versions)
-        .map(|(name, version)| {
+        .map(|v| {
+            let IndexedVersion {
+                name,
+                version,
+                yank,
+            } = v;
             let zip = zips.get(&layout::package_zip(&name, &version)).cloned();
             async move {
                 let signature = bucket
@@ -51,6 +60,7 @@ pub async fn list(bucket: &Bucket) -> Result<Vec<Version>, PublishError> {
                     name,
                     version,
                     signer_key_id,
+                    yank,
                 })
             }
         })

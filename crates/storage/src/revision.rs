@@ -21,8 +21,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use epr_index::index_rewrite::{
-    IndexChange, RewriteError, Rewritten, rewrite_search_index_all, versions_in,
+    IndexChange, IndexedVersion, RewriteError, Rewritten, find_entry, rewrite_search_index_all,
+    versions_in,
 };
+use epr_index::storage_index::Yank;
 use epr_index::storage_index::{DeltaDocument, IndexEntry};
 
 use crate::bucket::{Bucket, BucketError, ObjectVersion};
@@ -79,8 +81,11 @@ pub async fn indexed(
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
-    let listed: std::collections::HashSet<(String, String)> =
-        listed(bucket).await?.into_iter().collect();
+    let listed: std::collections::HashSet<(String, String)> = listed(bucket)
+        .await?
+        .into_iter()
+        .map(|v| (v.name, v.version))
+        .collect();
     Ok(wanted
         .iter()
         .filter(|k| listed.contains(*k))
@@ -88,8 +93,8 @@ pub async fn indexed(
         .collect())
 }
 
-/// `(name, version)` of every entry of the current index, in index order.
-pub async fn listed(bucket: &Bucket) -> Result<Vec<(String, String)>, PublishError> {
+/// Every entry of the current index, in index order.
+pub async fn listed(bucket: &Bucket) -> Result<Vec<IndexedVersion>, PublishError> {
     let Some(cursor) = read_current(bucket).await?.cursor else {
         return Ok(Vec::new());
     };
@@ -105,6 +110,59 @@ pub async fn listed(bucket: &Bucket) -> Result<Vec<(String, String)>, PublishErr
         .map_err(|e| PublishError::Index(format!("{}: reading {key}: {e}", bucket.url())))?
         .map_err(|e| PublishError::Index(format!("{}: {key}: {e}", bucket.url())))?;
     Ok(listed)
+}
+
+/// What [`set_yank`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum YankOutcome {
+    /// The index says so from revision `cursor` on.
+    Changed { cursor: String },
+    /// It said so already.
+    Unchanged,
+    /// The index does not list the version.
+    NotListed,
+}
+
+/// Yanks `name`-`version` (`yank` set) or unyanks it (`None`) in a new revision: its
+/// entry is replaced by the same manifest with or without the `"yanked"` mark.
+/// Nothing else changes; nothing is deleted.
+pub async fn set_yank(
+    bucket: &Bucket,
+    name: &str,
+    version: &str,
+    yank: Option<Yank>,
+) -> Result<YankOutcome, PublishError> {
+    let Some(cursor) = read_current(bucket).await?.cursor else {
+        return Ok(YankOutcome::NotListed);
+    };
+    let key = layout::search_index_all(&cursor);
+    let Some(reader) = bucket.reader(&key).await? else {
+        return Err(PublishError::Index(format!(
+            "{}: cursor.json points at revision {cursor}, but {key} is missing",
+            bucket.url()
+        )));
+    };
+    let (n, v) = (name.to_string(), version.to_string());
+    let entry = tokio::task::spawn_blocking(move || find_entry(reader, &n, &v))
+        .await
+        .map_err(|e| PublishError::Index(format!("{}: reading {key}: {e}", bucket.url())))?
+        .map_err(|e| PublishError::Index(format!("{}: {key}: {e}", bucket.url())))?;
+    let Some(entry) = entry else {
+        return Ok(YankOutcome::NotListed);
+    };
+    if entry.yank().is_some() == yank.is_some() {
+        return Ok(YankOutcome::Unchanged);
+    }
+    let change = IndexChange {
+        updated: vec![entry.with_yank(yank)],
+        ..IndexChange::default()
+    };
+    let applied = apply(bucket, change).await?;
+    match (applied.new_revision, applied.cursor) {
+        (true, Some(cursor)) => Ok(YankOutcome::Changed { cursor }),
+        // Removed meanwhile by another writer.
+        _ => Ok(YankOutcome::NotListed),
+    }
 }
 
 /// Adds packages (their `package_manifest`s) to the index in one new revision; those
