@@ -5,6 +5,7 @@
 //!   `/categories`, through the index ([`epr_storage::revision::set_yank`]).
 //! - `check` and `repair`: inconsistencies, and mending them ([`epr_storage::check`],
 //!   docs/STORAGE.md "Check and repair").
+//! - `events`: the audit trail ([`epr_storage::events`]).
 //! - `gc`: retention, removing the index revisions nobody needs any more
 //!   ([`epr_storage::gc`], docs/STORAGE.md "Retention").
 //!
@@ -44,6 +45,9 @@ pub enum StorageCommand {
     Yank(YankArgs),
     /// Undo a yank.
     Unyank(UnyankArgs),
+    /// Print the audit trail: every publish, refusal, yank, unyank, repair and
+    /// collection, oldest first.
+    Events(ListArgs),
     /// Mend what `check` finds: publish a half-published version again when its zip
     /// and signature pass publishing's checks, else remove its leftovers; extract
     /// missing static files again; remove revision folders without an index and
@@ -175,8 +179,53 @@ pub async fn run(args: StorageArgs) -> ExitCode {
         StorageCommand::Unyank(args) => {
             yank_command(&args.bucket, &args.name, &args.version, None).await
         }
+        StorageCommand::Events(args) => events_command(&args).await,
         StorageCommand::Gc(args) => gc_command(&args).await,
     }
+}
+
+async fn events_command(args: &ListArgs) -> ExitCode {
+    let bucket = match open(&args.bucket) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let events = match epr_storage::events::read_all(&bucket).await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.format {
+        ListFormat::Json => {
+            println!(
+                "{}",
+                serde_json::to_string(&events).expect("events serialise")
+            );
+        }
+        ListFormat::Text => {
+            for e in &events {
+                let mut line = format!("{}\t{}\t{}", e.time, e.action, e.outcome);
+                if let (Some(n), Some(v)) = (&e.package, &e.version) {
+                    line.push_str(&format!("\t{n}-{v}"));
+                } else if let Some(file) = &e.file {
+                    line.push_str(&format!("\t{file}"));
+                }
+                for (key, value) in [
+                    ("sha256", &e.sha256),
+                    ("signer", &e.signer_key_id),
+                    ("revision", &e.revision),
+                    ("reason", &e.reason),
+                ] {
+                    if let Some(value) = value {
+                        line.push_str(&format!("\t{key}={value}"));
+                    }
+                }
+                println!("{line}");
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// Exit 0 done (or nothing to do), 1 the index does not list the version, 2 failed.

@@ -50,8 +50,24 @@ fn replace(bytes: Vec<u8>, from: &str, to: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Every file of the bucket folder with its bytes.
+/// Every file of the bucket folder with its bytes, the audit trail
+/// (`v2/events/`, which every publish adds to) left out: see [`events`].
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = every_file(dir);
+    files.retain(|key, _| !key.starts_with("v2/events/"));
+    files
+}
+
+/// The audit trail's events, oldest first.
+fn events(dir: &Path) -> Vec<serde_json::Value> {
+    every_file(dir)
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("v2/events/"))
+        .map(|(_, bytes)| serde_json::from_slice(&bytes).unwrap())
+        .collect()
+}
+
+fn every_file(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         let Ok(read) = std::fs::read_dir(dir) else {
             return;
@@ -86,6 +102,7 @@ fn publish(bucket: &Path, keyring: &Path, zip: &Path) -> Output {
 /// that the bucket did not change.
 fn assert_refused(bucket: &Path, keyring: &Path, zip: &Path, reason: &str) {
     let before = snapshot(bucket);
+    let trail = events(bucket).len();
     let o = publish(bucket, keyring, zip);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{}: {stderr}", zip.display());
@@ -94,6 +111,22 @@ fn assert_refused(bucket: &Path, keyring: &Path, zip: &Path, reason: &str) {
         snapshot(bucket) == before,
         "{}: the refusal changed the bucket",
         zip.display()
+    );
+    // One event says so.
+    let events = events(bucket);
+    assert_eq!(events.len(), trail + 1, "{}", zip.display());
+    let event = &events[trail];
+    assert_eq!(
+        (event["action"].as_str(), event["outcome"].as_str()),
+        (Some("publish"), Some("refused"))
+    );
+    assert!(
+        event["reason"].as_str().unwrap().contains(reason),
+        "{event}"
+    );
+    assert!(
+        event["sha256"].as_str().is_some_and(|h| h.len() == 64),
+        "{event}"
     );
 }
 
@@ -215,6 +248,18 @@ fn refusals_name_the_reason_and_change_nothing() {
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("already published with the same bytes"));
     assert!(snapshot(&bucket) == before);
+    let trail = events(&bucket);
+    let last = trail.last().unwrap();
+    assert_eq!(last["outcome"], "already_published");
+    assert_eq!(
+        (last["package"].as_str(), last["version"].as_str()),
+        (Some("hello_logs"), Some("1.0.0"))
+    );
+    let published = trail.iter().find(|e| e["outcome"] == "published").unwrap();
+    assert!(
+        published["revision"].is_string() && published["signer_key_id"].is_string(),
+        "{published}"
+    );
 }
 
 /// A folder `id` of the bucket's queue, made as a CI job would make it.

@@ -449,6 +449,40 @@ fn many_publishers_and_two_registries(target: Target) {
         assert_eq!(categories(*port), categories_before[i]);
     }
 
+    // The audit trail has every publish, the refusal, the yanks and the unyank.
+    let o = target
+        .command()
+        .args([
+            "storage",
+            "events",
+            "--storage",
+            &target.url,
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let trail: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let count = |action: &str, outcome: &str| {
+        trail
+            .iter()
+            .filter(|e| e["action"] == action && e["outcome"] == outcome)
+            .count()
+    };
+    assert_eq!(count("publish", "published"), 203);
+    assert_eq!(count("publish", "refused"), 1);
+    assert_eq!(count("yank", "yanked"), 3);
+    assert_eq!(count("unyank", "unyanked"), 1);
+    let yank = trail.iter().find(|e| e["action"] == "yank").unwrap();
+    assert_eq!(yank["reason"], "broken ingest pipeline");
+    assert!(yank["revision"].is_string());
+
     // One version, two different builds, published at the same moment.
     let a = candidate(
         tmp.path(),
@@ -757,6 +791,18 @@ fn gc_while_publishing_and_a_registry_polls(target: Target) {
         })
         .collect();
     assert_eq!(folders.len(), 2, "{folders:?}");
+    let o = target
+        .command()
+        .args(["storage", "events", "--storage", &target.url])
+        .output()
+        .unwrap();
+    let trail = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        trail
+            .lines()
+            .any(|l| l.contains("\tgc\tdone\t") && l.contains("reason=removed ")),
+        "{trail}"
+    );
     assert!(folders.contains(target.cursor().as_str()));
     wait_until_listed(port, &want);
 }

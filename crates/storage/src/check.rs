@@ -31,6 +31,7 @@ use epr_index::index_rewrite::versions_and_assets_in;
 
 use crate::bucket::{Bucket, BucketError, ObjectInfo};
 use crate::cursor;
+use crate::events::{self, Event};
 use crate::layout;
 use crate::publish::{Candidate, PublishError, Publisher};
 
@@ -464,6 +465,11 @@ pub async fn repair(
         repaired
             .done
             .push(format!("remove the leftovers of {name}-{version}"));
+    }
+    if !dry_run {
+        for line in &repaired.done {
+            events::record(bucket, &Event::now("repair", "done").reason(line.clone())).await;
+        }
     }
     Ok(repaired)
 }

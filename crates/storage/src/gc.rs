@@ -34,6 +34,7 @@ use epr_index::storage_index::DeltaDocument;
 
 use crate::bucket::{Bucket, BucketError, ObjectInfo};
 use crate::cursor;
+use crate::events::{self, Event};
 use crate::layout;
 
 /// How much history is kept.
@@ -174,13 +175,29 @@ pub async fn plan(
 /// (what was removed stays removed: each folder goes full index first, so a half-removed
 /// folder is one without a full index, which the next run removes).
 pub async fn execute(bucket: &Bucket, plan: &Plan) -> Result<usize, BucketError> {
-    for removal in &plan.remove {
+    let mut removed = Vec::new();
+    let mut result = Ok(());
+    'folders: for removal in &plan.remove {
         for key in &removal.keys {
-            bucket.delete(key).await?;
+            if let Err(e) = bucket.delete(key).await {
+                result = Err(e);
+                break 'folders;
+            }
         }
         tracing::info!(cursor = %removal.cursor, reason = removal.reason.as_str(), bytes = removal.bytes, "index revision removed");
+        removed.push(removal);
     }
-    Ok(plan.remove.len())
+    if !removed.is_empty() {
+        let bytes: u64 = removed.iter().map(|r| r.bytes).sum();
+        let cursors: Vec<&str> = removed.iter().map(|r| r.cursor.as_str()).collect();
+        let reason = format!(
+            "removed {} index revision(s), {bytes} bytes: {}",
+            removed.len(),
+            cursors.join(", ")
+        );
+        events::record(bucket, &Event::now("gc", "done").reason(reason)).await;
+    }
+    result.map(|()| removed.len())
 }
 
 /// The revision folders of `v2/metadata/`, by cursor.

@@ -12,6 +12,7 @@
 //! - [`check`]: `storage check` and `storage repair`.
 //! - [`publish`]: publishing one candidate: claim, store, index.
 //! - [`cursor`] and [`revision`]: `cursor.json` and advancing the index safely.
+//! - [`events`]: the audit trail.
 //! - [`gc`]: retention, removing the index revisions nobody needs any more.
 //! - [`inventory`]: what a bucket holds (`storage list`).
 //! - [`queue`]: the worker that publishes what is dropped into a queue.
@@ -21,6 +22,7 @@ pub mod bucket;
 pub mod candidate;
 pub mod check;
 pub mod cursor;
+pub mod events;
 pub mod gc;
 pub mod gcs_upload;
 pub mod inventory;

@@ -27,6 +27,7 @@ use futures_util::StreamExt;
 
 use crate::bucket::{Bucket, BucketError, Created};
 use crate::candidate::{self, CheckOptions, Checked, Refusal};
+use crate::events::{self, Event};
 use crate::layout;
 use crate::revision::{self, Applied};
 use crate::signature::Keyring;
@@ -137,6 +138,24 @@ impl Publisher {
     /// Publishes the candidates in one index revision; the outcome of each, in order.
     #[tracing::instrument(name = "publish", skip_all, fields(candidates = candidates.len()))]
     pub async fn publish_batch(
+        &self,
+        candidates: Vec<Candidate>,
+    ) -> Vec<Result<Outcome, PublishError>> {
+        let about: Vec<Event> = candidates.iter().map(Candidate::event).collect();
+        let outcomes = self.publish_checked(candidates).await;
+        let events = about
+            .into_iter()
+            .zip(&outcomes)
+            .map(|(e, o)| e.outcome_of(o));
+        futures_util::stream::iter(events)
+            .for_each_concurrent(PARALLEL_WRITES, |event| async move {
+                events::record(&self.bucket, &event).await
+            })
+            .await;
+        outcomes
+    }
+
+    async fn publish_checked(
         &self,
         candidates: Vec<Candidate>,
     ) -> Vec<Result<Outcome, PublishError>> {
@@ -342,6 +361,45 @@ impl Publisher {
         for key in keys {
             if let Err(e) = self.bucket.delete(key).await {
                 tracing::error!(key = %key, error = %e, "could not undo a write of a failed publish");
+            }
+        }
+    }
+}
+
+impl Candidate {
+    /// The audit event of publishing it, before the outcome is known.
+    fn event(&self) -> Event {
+        let mut event = Event::now("publish", "");
+        event.file = Some(self.file.clone());
+        event.sha256 = Some(candidate::sha256_hex(&self.zip));
+        event.signer_key_id = self
+            .signature
+            .as_ref()
+            .and_then(|s| crate::signature::signer_key_id(s).ok());
+        event
+    }
+}
+
+impl Event {
+    /// This publish event with what came of it.
+    fn outcome_of(mut self, outcome: &Result<Outcome, PublishError>) -> Event {
+        match outcome {
+            Ok(Outcome::Published {
+                name,
+                version,
+                cursor,
+            }) => {
+                self.outcome = "published".into();
+                self.revision = Some(cursor.clone());
+                self.package(name, version)
+            }
+            Ok(Outcome::AlreadyPublished { name, version }) => {
+                self.outcome = "already_published".into();
+                self.package(name, version)
+            }
+            Err(e) => {
+                self.outcome = if e.is_refusal() { "refused" } else { "failed" }.into();
+                self.reason(e.to_string())
             }
         }
     }

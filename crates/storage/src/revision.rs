@@ -29,6 +29,7 @@ use epr_index::storage_index::{DeltaDocument, IndexEntry};
 
 use crate::bucket::{Bucket, BucketError, ObjectVersion};
 use crate::cursor;
+use crate::events::{self, Event};
 use crate::layout;
 use crate::publish::PublishError;
 
@@ -153,13 +154,21 @@ pub async fn set_yank(
     if entry.yank().is_some() == yank.is_some() {
         return Ok(YankOutcome::Unchanged);
     }
+    let reason = yank.as_ref().map(|y| y.reason.clone());
     let change = IndexChange {
         updated: vec![entry.with_yank(yank)],
         ..IndexChange::default()
     };
     let applied = apply(bucket, change).await?;
     match (applied.new_revision, applied.cursor) {
-        (true, Some(cursor)) => Ok(YankOutcome::Changed { cursor }),
+        (true, Some(cursor)) => {
+            let action = if reason.is_some() { "yank" } else { "unyank" };
+            let mut event = Event::now(action, &format!("{action}ed")).package(name, version);
+            event.reason = reason;
+            event.revision = Some(cursor.clone());
+            events::record(bucket, &event).await;
+            Ok(YankOutcome::Changed { cursor })
+        }
         // Removed meanwhile by another writer.
         _ => Ok(YankOutcome::NotListed),
     }
