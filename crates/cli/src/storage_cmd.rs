@@ -377,6 +377,9 @@ async fn repair_command(args: &RepairArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(left) => {
+            for p in &left {
+                println!("left: {p}");
+            }
             println!("{} inconsistencies left", left.len());
             ExitCode::from(1)
         }

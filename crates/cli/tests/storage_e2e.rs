@@ -856,6 +856,8 @@ fn publishes_killed_half_way_are_found_and_repaired() {
     // One publish to learn how long the writes take (from the claim to the exit).
     let first = candidate(tmp.path(), &out, &signer, "killed", "0.0.1", "a");
     let zip_of = |version: &str| root.join(format!("artifacts/packages/killed-{version}.zip"));
+    // The first write of a publish: its claim.
+    let claim_of = |version: &str| root.join(format!("v2/claims/killed-{version}"));
     let mut child = target
         .command()
         .args(["publish", "--storage", &target.url, "--keyring", &keyring])
@@ -864,7 +866,7 @@ fn publishes_killed_half_way_are_found_and_repaired() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    while !zip_of("0.0.1").exists() {
+    while !claim_of("0.0.1").exists() {
         std::thread::sleep(Duration::from_micros(200));
     }
     let claimed = Instant::now();
@@ -889,7 +891,7 @@ fn publishes_killed_half_way_are_found_and_repaired() {
             std::thread::sleep(Duration::from_millis(5));
         } else {
             let deadline = Instant::now() + Duration::from_secs(30);
-            while !zip_of(&version).exists() && Instant::now() < deadline {
+            while !claim_of(&version).exists() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_micros(200));
             }
             std::thread::sleep(writes.mul_f64(f64::from(i % 6) / 6.0));

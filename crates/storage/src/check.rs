@@ -10,7 +10,7 @@
 //! - `cursor.json` unreadable, or pointing at a revision without a full index, or a
 //!   full index that does not load;
 //! - an index entry whose zip, signature or static files are missing;
-//! - artifacts of a version that the index does not list;
+//! - artifacts (or the claim, `v2/claims/`) of a version that the index does not list;
 //! - a revision folder other than the current one without a full index;
 //! - unfinished uploads left in a `file://` bucket (hidden `{key}#{n}` files).
 //!
@@ -62,6 +62,7 @@ pub enum Problem {
     NotIndexed {
         name: String,
         version: String,
+        claim: bool,
         zip: bool,
         signature: bool,
         statics: usize,
@@ -102,11 +103,15 @@ impl std::fmt::Display for Problem {
             Problem::NotIndexed {
                 name,
                 version,
+                claim,
                 zip,
                 signature,
                 statics,
             } => {
                 let mut what = Vec::new();
+                if *claim {
+                    what.push("its claim".to_string());
+                }
                 if *zip {
                     what.push("its zip".to_string());
                 }
@@ -118,7 +123,7 @@ impl std::fmt::Display for Problem {
                 }
                 write!(
                     f,
-                    "{name}-{version} is not in the index, but {} are in the bucket (a publish that stopped half-way)",
+                    "{name}-{version} is not in the index, but the bucket holds {} (a publish that stopped half-way)",
                     what.join(", ")
                 )
             }
@@ -138,6 +143,8 @@ impl std::fmt::Display for Problem {
 /// What is in `artifacts/` for one `{name}-{version}`.
 #[derive(Debug, Default)]
 struct Artifacts {
+    /// `v2/claims/{name}-{version}`.
+    claim: bool,
     zip: Option<ObjectInfo>,
     signature: Option<ObjectInfo>,
     statics: usize,
@@ -228,6 +235,15 @@ pub async fn check(bucket: &Bucket, grace: Duration) -> Result<Vec<Problem>, Buc
             }
         })
         .await?;
+    bucket
+        .for_each_object(layout::CLAIMS, |key, info| {
+            if let Some(stem) = key.strip_prefix(layout::CLAIMS) {
+                let a = artifacts.entry(stem.to_string()).or_default();
+                a.saw(&info);
+                a.claim = true;
+            }
+        })
+        .await?;
 
     let listed: HashSet<String> = indexed.iter().map(|(n, v, _)| format!("{n}-{v}")).collect();
     for (name, version, assets) in &indexed {
@@ -265,6 +281,7 @@ pub async fn check(bucket: &Bucket, grace: Duration) -> Result<Vec<Problem>, Buc
         problems.push(Problem::NotIndexed {
             name: name.to_string(),
             version: version.to_string(),
+            claim: a.claim,
             zip: a.zip.is_some(),
             signature: a.signature.is_some(),
             statics: a.statics,
@@ -427,6 +444,7 @@ pub async fn repair(
                 repaired.left.push(Problem::NotIndexed {
                     name,
                     version,
+                    claim: true,
                     zip: true,
                     signature: true,
                     statics: 0,
@@ -493,14 +511,15 @@ async fn candidate_of(
     }))
 }
 
-/// Deletes every artifact of a version no index lists: static files, signature, zip
-/// last (the claim goes last, as a failed publish undoes its writes).
+/// Deletes every artifact of a version no index lists: the public zip first, the
+/// claim last, as a failed publish undoes its writes.
 async fn remove_version(bucket: &Bucket, name: &str, version: &str) -> Result<(), BucketError> {
+    bucket.delete(&layout::package_zip(name, version)).await?;
     for key in bucket.list(&layout::static_prefix(name, version)).await? {
         bucket.delete(&key).await?;
     }
     bucket
         .delete(&layout::package_signature(name, version))
         .await?;
-    bucket.delete(&layout::package_zip(name, version)).await
+    bucket.delete(&layout::claim(name, version)).await
 }

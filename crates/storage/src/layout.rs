@@ -22,6 +22,16 @@ pub fn static_file(name: &str, version: &str, path: &str) -> String {
     format!("artifacts/static/{name}-{version}/{path}")
 }
 
+/// The claim of a version: the SHA-256 of its zip, created (create-only) before any
+/// of its artifacts, so that the public zip can be written last (docs/STORAGE.md,
+/// "Publish order"). In the index part, beside the revisions; ours, not upstream's.
+pub fn claim(name: &str, version: &str) -> String {
+    format!("v2/claims/{name}-{version}")
+}
+
+/// The folder of the claims.
+pub const CLAIMS: &str = "v2/claims/";
+
 /// The pointer to the current index revision.
 pub const CURSOR: &str = "v2/metadata/cursor.json";
 

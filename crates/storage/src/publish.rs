@@ -4,12 +4,16 @@
 //! The order of the writes is what makes publishing safe:
 //!
 //! 1. **Check** each candidate ([`candidate::check`]): size, signature, package spec,
-//!    load. A refusal writes nothing.
-//! 2. **Claim** `{name}-{version}` by creating the zip with a create-only write. If it
-//!    exists with the same bytes, this is a retry or a twin: carry on (idempotent).
-//!    With other bytes, the version is taken: refuse, having written nothing.
-//! 3. **Store** the signature (create-only) and the static files. The static files
-//!    are a function of the zip's bytes, and the zip is ours, so plain writes are safe.
+//!    load. A refusal writes nothing (but its audit event, [`crate::events`]).
+//! 2. **Claim** `{name}-{version}` by creating `v2/claims/{name}-{version}`, holding
+//!    the zip's SHA-256, with a create-only write. If it exists with the same digest,
+//!    this is a retry or a twin: carry on (idempotent). With another, the version is
+//!    taken: refuse, having written nothing.
+//! 3. **Store** the signature (create-only), the static files (a function of the
+//!    zip's bytes, which the claim made ours, so plain writes are safe), and then the
+//!    public zip (create-only; a zip published before claims existed, with other
+//!    bytes, is a conflict too). The zip comes last so that the CI probe "already
+//!    published?" (a HEAD on it) says yes only once everything else is stored.
 //! 4. **Index** ([`crate::revision`]) every candidate stored, in one revision: a new
 //!    revision folder, then `cursor.json` moved to it with a compare-and-swap; on a
 //!    lost race, re-read and redo.
@@ -296,7 +300,7 @@ impl Publisher {
                 name: c.name.clone(),
                 version: c.version.clone(),
                 entry,
-                claimed: written.zip.is_some(),
+                claimed: written.claim.is_some() || written.zip.is_some(),
                 written,
             }),
             Err(e) => {
@@ -311,14 +315,28 @@ impl Publisher {
         c: &Checked,
         written: &mut Written,
     ) -> Result<(), PublishError> {
-        let zip_key = layout::package_zip(&c.name, &c.version);
-        match self.bucket.create(&zip_key, c.zip.clone()).await? {
-            Created::New => written.zip = Some(zip_key),
-            Created::Exists(existing) if existing != c.zip => {
-                return Err(conflict(c, &existing).into());
+        // The claim: the zip's SHA-256 in the index part, create-only. The public
+        // zip is written last, so that it appears (and the CI probe "already
+        // published?" says yes) only just before the index moves.
+        let digest = candidate::sha256_hex(&c.zip);
+        let claim_key = layout::claim(&c.name, &c.version);
+        match self
+            .bucket
+            .create(&claim_key, Bytes::from(digest.clone()))
+            .await?
+        {
+            Created::New => written.claim = Some(claim_key),
+            Created::Exists(existing) if existing != digest.as_bytes() => {
+                return Err(Refusal::Conflict {
+                    name: c.name.clone(),
+                    version: c.version.clone(),
+                    existing: String::from_utf8_lossy(&existing).into_owned(),
+                }
+                .into());
             }
-            // Stored already: an earlier attempt stopped half-way, a twin is
-            // publishing right now, or it is published. Every step is idempotent.
+            // Claimed already with these bytes: an earlier attempt stopped half-way,
+            // a twin is publishing right now, or it is published. Every step is
+            // idempotent.
             Created::Exists(_) => {}
         }
         let sig_key = layout::package_signature(&c.name, &c.version);
@@ -332,7 +350,7 @@ impl Publisher {
             .iter()
             .map(|(path, _)| layout::static_file(&c.name, &c.version, path))
             .collect();
-        if written.zip.is_some() {
+        if written.claim.is_some() {
             written.statics = static_keys.clone();
         }
         let mut puts = futures_util::stream::iter(static_keys.into_iter().zip(&c.files))
@@ -345,19 +363,30 @@ impl Publisher {
         while let Some(result) = puts.next().await {
             result?;
         }
+        drop(puts);
+        let zip_key = layout::package_zip(&c.name, &c.version);
+        match self.bucket.create(&zip_key, c.zip.clone()).await? {
+            Created::New => written.zip = Some(zip_key),
+            // Published before claims existed, with other bytes.
+            Created::Exists(existing) if existing != c.zip => {
+                return Err(conflict(c, &existing).into());
+            }
+            Created::Exists(_) => {}
+        }
         Ok(())
     }
 
-    /// Deletes what this attempt created; the zip last, so a retry still sees
-    /// a claim until everything else is gone. Failures are logged: a retry of the
+    /// Deletes what this attempt created: the public zip first, the claim last, so
+    /// a retry still sees the claim until everything else is gone. Failures are logged: a retry of the
     /// same candidate finishes or repeats the clean-up.
     #[tracing::instrument(name = "roll back", skip_all)]
     async fn roll_back(&self, written: &Written) {
         let keys = written
-            .statics
+            .zip
             .iter()
+            .chain(written.statics.iter())
             .chain(written.signature.iter())
-            .chain(written.zip.iter());
+            .chain(written.claim.iter());
         for key in keys {
             if let Err(e) = self.bucket.delete(key).await {
                 tracing::error!(key = %key, error = %e, "could not undo a write of a failed publish");
@@ -439,6 +468,7 @@ fn outcome_of(s: &Stored, applied: &Applied) -> Outcome {
 /// The keys one publish attempt created, to undo them if it fails.
 #[derive(Debug, Default)]
 struct Written {
+    claim: Option<String>,
     zip: Option<String>,
     signature: Option<String>,
     statics: Vec<String>,
