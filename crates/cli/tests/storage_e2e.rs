@@ -558,20 +558,7 @@ fn s3_bucket() {
         return; // skipped with a note (a failure under CI)
     };
     servers::create_s3_bucket(&moto, "e2e-bucket");
-    let env = [
-        ("AWS_ENDPOINT_URL", moto.endpoint()),
-        ("AWS_ALLOW_HTTP", "true".into()),
-        ("AWS_ACCESS_KEY_ID", servers::S3_ACCESS_KEY_ID.into()),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            servers::S3_SECRET_ACCESS_KEY.into(),
-        ),
-        ("AWS_REGION", servers::S3_REGION.into()),
-    ];
-    many_publishers_and_two_registries(Target {
-        url: "s3://e2e-bucket".into(),
-        env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-    });
+    many_publishers_and_two_registries(s3_target(&moto, "s3://e2e-bucket"));
 }
 
 #[test]
@@ -833,14 +820,10 @@ fn gc_on_a_gcs_bucket() {
 /// each kill `storage check` reports what was left half-way, `storage repair` makes
 /// the bucket consistent, and a version whose zip is in the bucket is then in the
 /// index too (the CI probe "is it already published?" tells the truth again).
-#[test]
-fn publishes_killed_half_way_are_found_and_repaired() {
+fn publishes_killed_half_way_are_found_and_repaired(target: Target) {
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("bucket");
-    let target = Target {
-        url: format!("file://{}", root.display()),
-        env: Vec::new(),
-    };
+    let (runtime, bucket) = target.bucket();
+    let has = |key: &str| runtime.block_on(bucket.head(key)).unwrap().is_some();
     let signer = signer(tmp.path(), "Publisher");
     let out = tmp.path().join("zips");
     let storage = |args: &[&str]| {
@@ -852,21 +835,24 @@ fn publishes_killed_half_way_are_found_and_repaired() {
         command.output().unwrap()
     };
     let keyring = signer.keyring.to_str().unwrap().to_string();
+    let zip_of = |version: &str| format!("artifacts/packages/killed-{version}.zip");
+    // The first write of a publish: its claim.
+    let claim_of = |version: &str| format!("v2/claims/killed-{version}");
+    let spawn = |zip: &Path| {
+        target
+            .command()
+            .args(["publish", "--storage", &target.url, "--keyring", &keyring])
+            .arg(zip)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
 
     // One publish to learn how long the writes take (from the claim to the exit).
     let first = candidate(tmp.path(), &out, &signer, "killed", "0.0.1", "a");
-    let zip_of = |version: &str| root.join(format!("artifacts/packages/killed-{version}.zip"));
-    // The first write of a publish: its claim.
-    let claim_of = |version: &str| root.join(format!("v2/claims/killed-{version}"));
-    let mut child = target
-        .command()
-        .args(["publish", "--storage", &target.url, "--keyring", &keyring])
-        .arg(&first)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    while !claim_of("0.0.1").exists() {
+    let mut child = spawn(&first);
+    while !has(&claim_of("0.0.1")) {
         std::thread::sleep(Duration::from_micros(200));
     }
     let claimed = Instant::now();
@@ -878,20 +864,13 @@ fn publishes_killed_half_way_are_found_and_repaired() {
     for i in 0..kills {
         let version = format!("1.{i}.0");
         let zip = candidate(tmp.path(), &out, &signer, "killed", &version, "a");
-        let mut child = target
-            .command()
-            .args(["publish", "--storage", &target.url, "--keyring", &keyring])
-            .arg(&zip)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(&zip);
         if i % 6 == 0 {
             // Before anything is written.
             std::thread::sleep(Duration::from_millis(5));
         } else {
             let deadline = Instant::now() + Duration::from_secs(30);
-            while !claim_of(&version).exists() && Instant::now() < deadline {
+            while !has(&claim_of(&version)) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_micros(200));
             }
             std::thread::sleep(writes.mul_f64(f64::from(i % 6) / 6.0));
@@ -932,7 +911,7 @@ fn publishes_killed_half_way_are_found_and_repaired() {
             .iter()
             .any(|v| v["name"] == "killed" && v["version"] == version.as_str());
         assert_eq!(
-            zip_of(&version).exists(),
+            has(&zip_of(&version)),
             indexed,
             "kill {i}: {report}\n{said}"
         );
@@ -944,7 +923,8 @@ fn publishes_killed_half_way_are_found_and_repaired() {
     );
 
     // A published version loses a static file: found, and extracted again.
-    std::fs::remove_file(root.join("artifacts/static/killed-0.0.1/manifest.yml")).unwrap();
+    let manifest = "artifacts/static/killed-0.0.1/manifest.yml";
+    runtime.block_on(bucket.delete(manifest)).unwrap();
     let check = storage(&["check", "--grace", "0s"]);
     let report = String::from_utf8_lossy(&check.stdout).into_owned();
     assert_eq!(check.status.code(), Some(1), "{report}");
@@ -959,20 +939,18 @@ fn publishes_killed_half_way_are_found_and_repaired() {
         "{}",
         String::from_utf8_lossy(&repair.stdout)
     );
-    assert!(
-        root.join("artifacts/static/killed-0.0.1/manifest.yml")
-            .exists()
-    );
+    assert!(has(manifest));
 
     // It loses its signature: found, and reported as beyond repair.
-    std::fs::remove_file(root.join("artifacts/packages/killed-0.0.1.zip.sig")).unwrap();
+    let signature = "artifacts/packages/killed-0.0.1.zip.sig";
+    runtime.block_on(bucket.delete(signature)).unwrap();
     let check = storage(&["check", "--grace", "0s"]);
     let report = String::from_utf8_lossy(&check.stdout).into_owned();
     assert_eq!(check.status.code(), Some(1), "{report}");
     assert!(
-        report.contains(
-            "killed-0.0.1 is indexed, but artifacts/packages/killed-0.0.1.zip.sig is missing"
-        ),
+        report.contains(&format!(
+            "killed-0.0.1 is indexed, but {signature} is missing"
+        )),
         "{report}"
     );
     let repair = storage(&["repair", "--grace", "0s", "--keyring", &keyring]);
@@ -982,4 +960,62 @@ fn publishes_killed_half_way_are_found_and_repaired() {
         said.contains("cannot repair: killed-0.0.1 is indexed"),
         "{said}"
     );
+}
+
+#[test]
+fn kills_on_a_local_folder_bucket() {
+    let tmp = tempfile::tempdir().unwrap();
+    publishes_killed_half_way_are_found_and_repaired(Target {
+        url: format!("file://{}", tmp.path().join("bucket").display()),
+        env: Vec::new(),
+    });
+}
+
+#[test]
+fn kills_on_an_s3_bucket() {
+    let Some(moto) = servers::moto() else {
+        return; // skipped with a note (a failure under CI)
+    };
+    servers::create_s3_bucket(&moto, "kills-bucket");
+    publishes_killed_half_way_are_found_and_repaired(s3_target(&moto, "s3://kills-bucket"));
+}
+
+#[test]
+fn kills_on_a_gcs_bucket() {
+    let Some(fake_gcs) = servers::fake_gcs() else {
+        return; // skipped with a note (a failure under CI)
+    };
+    servers::create_gcs_bucket(&fake_gcs, "kills-bucket");
+    let env = vec![("STORAGE_EMULATOR_HOST".to_string(), fake_gcs.endpoint())];
+    publishes_killed_half_way_are_found_and_repaired(Target {
+        url: "gs://kills-bucket".into(),
+        env,
+    });
+}
+
+#[test]
+fn gc_on_an_s3_bucket() {
+    let Some(moto) = servers::moto() else {
+        return; // skipped with a note (a failure under CI)
+    };
+    servers::create_s3_bucket(&moto, "gc-bucket");
+    gc_while_publishing_and_a_registry_polls(s3_target(&moto, "s3://gc-bucket"));
+}
+
+/// The target of an S3 bucket of moto.
+fn s3_target(moto: &servers::TestServer, url: &str) -> Target {
+    let env = [
+        ("AWS_ENDPOINT_URL", moto.endpoint()),
+        ("AWS_ALLOW_HTTP", "true".into()),
+        ("AWS_ACCESS_KEY_ID", servers::S3_ACCESS_KEY_ID.into()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            servers::S3_SECRET_ACCESS_KEY.into(),
+        ),
+        ("AWS_REGION", servers::S3_REGION.into()),
+    ];
+    Target {
+        url: url.into(),
+        env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+    }
 }
