@@ -387,7 +387,10 @@ fn a_manifest_that_is_not_utf8_is_refused_everywhere() {
     let bucket = tmp.path().join("bucket");
     assert!(!bucket.join("v2/metadata").exists(), "nothing published");
     assert!(!bucket.join("artifacts").exists(), "nothing published");
-    assert!(bucket.join("v2/events").exists(), "the refusal is in the audit trail");
+    assert!(
+        bucket.join("v2/events").exists(),
+        "the refusal is in the audit trail"
+    );
 }
 
 /// Rewrites the uncompressed size that the local and central headers of entry

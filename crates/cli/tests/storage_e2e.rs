@@ -865,16 +865,26 @@ fn publishes_killed_half_way_are_found_and_repaired(target: Target) {
         let version = format!("1.{i}.0");
         let zip = candidate(tmp.path(), &out, &signer, "killed", &version, "a");
         let mut child = spawn(&zip);
-        if i % 6 == 0 {
-            // Before anything is written.
-            std::thread::sleep(Duration::from_millis(5));
-        } else {
+        // Killed before anything is written, as soon as the claim, the signature or
+        // the public zip appears, or at a point spread over the writes after the claim.
+        let signature = format!("{}.sig", zip_of(&version));
+        let (trigger, after) = match i % 6 {
+            0 => (None, Duration::from_millis(5)),
+            1 => (Some(claim_of(&version)), Duration::ZERO),
+            2 => (Some(signature), Duration::ZERO),
+            3 => (Some(zip_of(&version)), Duration::ZERO),
+            n => (
+                Some(claim_of(&version)),
+                writes.mul_f64(f64::from(n - 3) / 3.0),
+            ),
+        };
+        if let Some(key) = trigger {
             let deadline = Instant::now() + Duration::from_secs(30);
-            while !has(&claim_of(&version)) && Instant::now() < deadline {
+            while !has(&key) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_micros(200));
             }
-            std::thread::sleep(writes.mul_f64(f64::from(i % 6) / 6.0));
         }
+        std::thread::sleep(after);
         let _ = child.kill();
         let _ = child.wait();
 

@@ -196,15 +196,12 @@ fn publish_steps_and_index_updates_are_traced_with_the_otel_variables() {
         &[
             "publish",
             "check candidate",
-            "write artifacts and index",
+            "write artifacts",
             "update storage index",
         ],
     );
     assert!(got.iter().all(|s| s.service == "epr-otel"), "{got:?}");
-    let write = got
-        .iter()
-        .find(|s| s.name == "write artifacts and index")
-        .unwrap();
+    let write = got.iter().find(|s| s.name == "write artifacts").unwrap();
     assert!(
         write
             .attributes
