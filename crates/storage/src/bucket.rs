@@ -527,34 +527,15 @@ impl Bucket {
     /// Every key under `prefix` (`""` for all), recursively, relative to the bucket root,
     /// sorted. Prefixes match whole segments: `a/b` lists `a/b/c` but not `a/bc`.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, BucketError> {
-        let path = self.prefix_path(prefix)?;
-        let objects: Vec<_> = self
-            .store
-            .list(path.as_ref())
-            .try_collect()
-            .await
-            .map_err(|e| self.error(prefix, "list", e))?;
-        let mut keys: Vec<String> = objects
-            .iter()
-            .filter_map(|meta| self.relative_key(&meta.location))
-            .collect();
-        keys.sort();
-        Ok(keys)
+        let listed = self.list_info(prefix).await?;
+        Ok(listed.into_iter().map(|(key, _)| key).collect())
     }
 
     /// [`Bucket::list`] with each object's size and modification time, in one listing.
     pub async fn list_info(&self, prefix: &str) -> Result<Vec<(String, ObjectInfo)>, BucketError> {
-        let path = self.prefix_path(prefix)?;
-        let objects: Vec<_> = self
-            .store
-            .list(path.as_ref())
-            .try_collect()
-            .await
-            .map_err(|e| self.error(prefix, "list", e))?;
-        let mut listed: Vec<(String, ObjectInfo)> = objects
-            .into_iter()
-            .filter_map(|meta| Some((self.relative_key(&meta.location)?, object_info(meta))))
-            .collect();
+        let mut listed = Vec::new();
+        self.for_each_object(prefix, |key, info| listed.push((key, info)))
+            .await?;
         listed.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(listed)
     }

@@ -74,40 +74,26 @@ impl GcsUploader {
     ) -> Result<(), object_store::Error> {
         let name = percent_encoding::utf8_percent_encode(path.as_ref(), UNRESERVED);
         let url = format!("{}?uploadType=media&name={name}", self.upload_url);
-        let started = Instant::now();
-        let mut backoff = FIRST_BACKOFF;
-        let mut retries = 0;
-        loop {
-            let opened = tokio::fs::File::open(file).await.map_err(generic)?;
-            let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(opened));
-            let mut request = self
-                .client
-                .post(&url)
-                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-                .header(reqwest::header::CONTENT_LENGTH, len)
-                .body(body);
-            if let Some(credentials) = &self.credentials {
-                let token = credentials.get_credential().await?;
-                request = request.bearer_auth(&token.bearer);
-            }
-            let outcome = request.send().await;
-            // An unconditional write may be repeated whatever happened to the last one.
-            let retryable = match &outcome {
-                Ok(response) => is_retryable_status(response.status()),
-                Err(_) => true,
-            };
-            let may_retry = retries < self.retry.max_retries
-                && started.elapsed() + backoff < self.retry.retry_timeout;
-            if retryable && may_retry {
-                tokio::time::sleep(backoff).await;
-                backoff = backoff.saturating_mul(2);
-                retries += 1;
-                continue;
-            }
-            return match outcome {
-                Ok(response) => check_response(path, &PutMode::Overwrite, response).await,
-                Err(error) => Err(generic(error)),
-            };
+        // An unconditional write may be repeated whatever happened to the last one.
+        let outcome = self
+            .send(
+                || async {
+                    let opened = tokio::fs::File::open(file).await.map_err(generic)?;
+                    let body =
+                        reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(opened));
+                    Ok(self
+                        .client
+                        .post(&url)
+                        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                        .header(reqwest::header::CONTENT_LENGTH, len)
+                        .body(body))
+                },
+                |_| true,
+            )
+            .await?;
+        match outcome {
+            Ok(response) => check_response(path, &PutMode::Overwrite, response).await,
+            Err(error) => Err(generic(error)),
         }
     }
 
@@ -139,15 +125,44 @@ impl GcsUploader {
             url.push_str(&format!("&ifGenerationMatch={generation}"));
         }
 
+        // Retried on a transport error only when the request surely never reached the
+        // server: a retried conditional write that had in fact landed would report a
+        // false conflict.
+        let outcome = self
+            .send(
+                || async {
+                    Ok(self
+                        .client
+                        .post(&url)
+                        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                        .body(data.clone()))
+                },
+                reqwest::Error::is_connect,
+            )
+            .await?;
+        match outcome {
+            Ok(response) => check_response(path, mode, response).await,
+            Err(error) => Err(generic(error)),
+        }
+    }
+
+    /// Sends the request `build` makes (with the credentials, if any), and again, with
+    /// growing pauses and within the retry bounds, after a throttling or server error,
+    /// or a transport error that `retry_error` accepts. Gives the last outcome.
+    async fn send<F, Fut>(
+        &self,
+        build: F,
+        retry_error: fn(&reqwest::Error) -> bool,
+    ) -> Result<Result<reqwest::Response, reqwest::Error>, object_store::Error>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<reqwest::RequestBuilder, object_store::Error>>,
+    {
         let started = Instant::now();
         let mut backoff = FIRST_BACKOFF;
         let mut retries = 0;
         loop {
-            let mut request = self
-                .client
-                .post(&url)
-                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-                .body(data.clone());
+            let mut request = build().await?;
             if let Some(credentials) = &self.credentials {
                 let token = credentials.get_credential().await?;
                 request = request.bearer_auth(&token.bearer);
@@ -155,22 +170,16 @@ impl GcsUploader {
             let outcome = request.send().await;
             let retryable = match &outcome {
                 Ok(response) => is_retryable_status(response.status()),
-                // Only when the request surely never reached the server: a retried
-                // conditional write that had in fact landed would report a false conflict.
-                Err(error) => error.is_connect(),
+                Err(error) => retry_error(error),
             };
             let may_retry = retries < self.retry.max_retries
                 && started.elapsed() + backoff < self.retry.retry_timeout;
-            if retryable && may_retry {
-                tokio::time::sleep(backoff).await;
-                backoff = backoff.saturating_mul(2);
-                retries += 1;
-                continue;
+            if !(retryable && may_retry) {
+                return Ok(outcome);
             }
-            return match outcome {
-                Ok(response) => check_response(path, mode, response).await,
-                Err(error) => Err(generic(error)),
-            };
+            tokio::time::sleep(backoff).await;
+            backoff = backoff.saturating_mul(2);
+            retries += 1;
         }
     }
 }

@@ -24,8 +24,8 @@ use epr_index::index_rewrite::{
     IndexChange, IndexedVersion, RewriteError, Rewritten, find_entry, rewrite_search_index_all,
     versions_in,
 };
-use epr_index::storage_index::Yank;
 use epr_index::storage_index::{DeltaDocument, IndexEntry};
+use epr_index::storage_index::{IndexError, Yank};
 
 use crate::bucket::{Bucket, BucketError, ObjectVersion};
 use crate::cursor;
@@ -99,18 +99,36 @@ pub async fn listed(bucket: &Bucket) -> Result<Vec<IndexedVersion>, PublishError
     let Some(cursor) = read_current(bucket).await?.cursor else {
         return Ok(Vec::new());
     };
-    let key = layout::search_index_all(&cursor);
-    let Some(reader) = bucket.reader(&key).await? else {
-        return Err(PublishError::Index(format!(
+    read_full_index(bucket, &cursor, versions_in).await
+}
+
+/// The full index of revision `cursor`, or the error that says it is missing.
+async fn full_index_reader(
+    bucket: &Bucket,
+    cursor: &str,
+) -> Result<Box<dyn std::io::Read + Send>, PublishError> {
+    let key = layout::search_index_all(cursor);
+    bucket.reader(&key).await?.ok_or_else(|| {
+        PublishError::Index(format!(
             "{}: cursor.json points at revision {cursor}, but {key} is missing",
             bucket.url()
-        )));
-    };
-    let listed = tokio::task::spawn_blocking(move || versions_in(reader))
+        ))
+    })
+}
+
+/// `read` applied to the full index of revision `cursor`, on a blocking thread (the
+/// index is read in blocks, not held).
+async fn read_full_index<T: Send + 'static>(
+    bucket: &Bucket,
+    cursor: &str,
+    read: impl FnOnce(Box<dyn std::io::Read + Send>) -> Result<T, IndexError> + Send + 'static,
+) -> Result<T, PublishError> {
+    let reader = full_index_reader(bucket, cursor).await?;
+    let key = layout::search_index_all(cursor);
+    tokio::task::spawn_blocking(move || read(reader))
         .await
         .map_err(|e| PublishError::Index(format!("{}: reading {key}: {e}", bucket.url())))?
-        .map_err(|e| PublishError::Index(format!("{}: {key}: {e}", bucket.url())))?;
-    Ok(listed)
+        .map_err(|e| PublishError::Index(format!("{}: {key}: {e}", bucket.url())))
 }
 
 /// What [`set_yank`] did.
@@ -136,18 +154,8 @@ pub async fn set_yank(
     let Some(cursor) = read_current(bucket).await?.cursor else {
         return Ok(YankOutcome::NotListed);
     };
-    let key = layout::search_index_all(&cursor);
-    let Some(reader) = bucket.reader(&key).await? else {
-        return Err(PublishError::Index(format!(
-            "{}: cursor.json points at revision {cursor}, but {key} is missing",
-            bucket.url()
-        )));
-    };
     let (n, v) = (name.to_string(), version.to_string());
-    let entry = tokio::task::spawn_blocking(move || find_entry(reader, &n, &v))
-        .await
-        .map_err(|e| PublishError::Index(format!("{}: reading {key}: {e}", bucket.url())))?
-        .map_err(|e| PublishError::Index(format!("{}: {key}: {e}", bucket.url())))?;
+    let entry = read_full_index(bucket, &cursor, move |r| find_entry(r, &n, &v)).await?;
     let Some(entry) = entry else {
         return Ok(YankOutcome::NotListed);
     };
@@ -338,16 +346,7 @@ async fn write_full_index(
 ) -> Result<Rewritten, PublishError> {
     let reader = match current {
         None => None,
-        Some(cursor) => {
-            let key = layout::search_index_all(cursor);
-            let Some(reader) = bucket.reader(&key).await? else {
-                return Err(PublishError::Index(format!(
-                    "{}: cursor.json points at revision {cursor}, but {key} is missing",
-                    bucket.url()
-                )));
-            };
-            Some(reader)
-        }
+        Some(cursor) => Some(full_index_reader(bucket, cursor).await?),
     };
     let key = layout::search_index_all(new);
     let mut upload = bucket.upload(&key).await?;
