@@ -24,6 +24,8 @@ use epr_testkit::{free_port, servers};
 struct Target {
     url: String,
     env: Vec<(String, String)>,
+    /// The emulator serving the bucket, kept running while the target is in use.
+    _server: Option<std::sync::Arc<servers::TestServer>>,
 }
 
 impl Target {
@@ -546,33 +548,23 @@ fn many_publishers_and_two_registries(target: Target) {
 #[test]
 fn local_folder_bucket() {
     let tmp = tempfile::tempdir().unwrap();
-    many_publishers_and_two_registries(Target {
-        url: format!("file://{}", tmp.path().join("bucket").display()),
-        env: Vec::new(),
-    });
+    many_publishers_and_two_registries(local_target(tmp.path()));
 }
 
 #[test]
 fn s3_bucket() {
-    let Some(moto) = servers::moto() else {
+    let Some(target) = s3_target("e2e-bucket") else {
         return; // skipped with a note (a failure under CI)
     };
-    servers::create_s3_bucket(&moto, "e2e-bucket");
-    many_publishers_and_two_registries(s3_target(&moto, "s3://e2e-bucket"));
+    many_publishers_and_two_registries(target);
 }
 
 #[test]
 fn gcs_bucket() {
-    let Some(fake_gcs) = servers::fake_gcs() else {
+    let Some(target) = gcs_target("e2e-bucket", "/some/root") else {
         return; // skipped with a note (a failure under CI)
     };
-    servers::create_gcs_bucket(&fake_gcs, "e2e-bucket");
-    // The variable upstream and Google's client libraries read; no credentials needed.
-    let env = vec![("STORAGE_EMULATOR_HOST".to_string(), fake_gcs.endpoint())];
-    many_publishers_and_two_registries(Target {
-        url: "gs://e2e-bucket/some/root".into(),
-        env,
-    });
+    many_publishers_and_two_registries(target);
 }
 
 /// A bucket that fails (a garbage cursor, a revision whose index is missing) leaves
@@ -581,10 +573,7 @@ fn gcs_bucket() {
 fn a_failing_bucket_keeps_the_current_catalog() {
     let tmp = tempfile::tempdir().unwrap();
     let bucket = tmp.path().join("bucket");
-    let target = Target {
-        url: format!("file://{}", bucket.display()),
-        env: Vec::new(),
-    };
+    let target = local_target(tmp.path());
     let signer = signer(tmp.path(), "Publisher");
     let out = tmp.path().join("zips");
     let first = candidate(tmp.path(), &out, &signer, "steady", "1.0.0", "a");
@@ -797,23 +786,15 @@ fn gc_while_publishing_and_a_registry_polls(target: Target) {
 #[test]
 fn gc_on_a_local_folder_bucket() {
     let tmp = tempfile::tempdir().unwrap();
-    gc_while_publishing_and_a_registry_polls(Target {
-        url: format!("file://{}", tmp.path().join("bucket").display()),
-        env: Vec::new(),
-    });
+    gc_while_publishing_and_a_registry_polls(local_target(tmp.path()));
 }
 
 #[test]
 fn gc_on_a_gcs_bucket() {
-    let Some(fake_gcs) = servers::fake_gcs() else {
+    let Some(target) = gcs_target("gc-bucket", "") else {
         return; // skipped with a note (a failure under CI)
     };
-    servers::create_gcs_bucket(&fake_gcs, "gc-bucket");
-    let env = vec![("STORAGE_EMULATOR_HOST".to_string(), fake_gcs.endpoint())];
-    gc_while_publishing_and_a_registry_polls(Target {
-        url: "gs://gc-bucket".into(),
-        env,
-    });
+    gc_while_publishing_and_a_registry_polls(target);
 }
 
 /// Publishes killed at points spread over their writes (and a few before them): after
@@ -975,45 +956,46 @@ fn publishes_killed_half_way_are_found_and_repaired(target: Target) {
 #[test]
 fn kills_on_a_local_folder_bucket() {
     let tmp = tempfile::tempdir().unwrap();
-    publishes_killed_half_way_are_found_and_repaired(Target {
-        url: format!("file://{}", tmp.path().join("bucket").display()),
-        env: Vec::new(),
-    });
+    publishes_killed_half_way_are_found_and_repaired(local_target(tmp.path()));
 }
 
 #[test]
 fn kills_on_an_s3_bucket() {
-    let Some(moto) = servers::moto() else {
+    let Some(target) = s3_target("kills-bucket") else {
         return; // skipped with a note (a failure under CI)
     };
-    servers::create_s3_bucket(&moto, "kills-bucket");
-    publishes_killed_half_way_are_found_and_repaired(s3_target(&moto, "s3://kills-bucket"));
+    publishes_killed_half_way_are_found_and_repaired(target);
 }
 
 #[test]
 fn kills_on_a_gcs_bucket() {
-    let Some(fake_gcs) = servers::fake_gcs() else {
+    let Some(target) = gcs_target("kills-bucket", "") else {
         return; // skipped with a note (a failure under CI)
     };
-    servers::create_gcs_bucket(&fake_gcs, "kills-bucket");
-    let env = vec![("STORAGE_EMULATOR_HOST".to_string(), fake_gcs.endpoint())];
-    publishes_killed_half_way_are_found_and_repaired(Target {
-        url: "gs://kills-bucket".into(),
-        env,
-    });
+    publishes_killed_half_way_are_found_and_repaired(target);
 }
 
 #[test]
 fn gc_on_an_s3_bucket() {
-    let Some(moto) = servers::moto() else {
+    let Some(target) = s3_target("gc-bucket") else {
         return; // skipped with a note (a failure under CI)
     };
-    servers::create_s3_bucket(&moto, "gc-bucket");
-    gc_while_publishing_and_a_registry_polls(s3_target(&moto, "s3://gc-bucket"));
+    gc_while_publishing_and_a_registry_polls(target);
 }
 
-/// The target of an S3 bucket of moto.
-fn s3_target(moto: &servers::TestServer, url: &str) -> Target {
+/// A `file://` bucket in `dir`.
+fn local_target(dir: &Path) -> Target {
+    Target {
+        url: format!("file://{}", dir.join("bucket").display()),
+        env: Vec::new(),
+        _server: None,
+    }
+}
+
+/// A new bucket of moto (S3); `None` when moto is not installed.
+fn s3_target(bucket: &str) -> Option<Target> {
+    let moto = servers::moto()?;
+    servers::create_s3_bucket(&moto, bucket);
     let env = [
         ("AWS_ENDPOINT_URL", moto.endpoint()),
         ("AWS_ALLOW_HTTP", "true".into()),
@@ -1024,8 +1006,23 @@ fn s3_target(moto: &servers::TestServer, url: &str) -> Target {
         ),
         ("AWS_REGION", servers::S3_REGION.into()),
     ];
-    Target {
-        url: url.into(),
+    Some(Target {
+        url: format!("s3://{bucket}"),
         env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-    }
+        _server: Some(moto),
+    })
+}
+
+/// A new bucket of fake-gcs-server, its keys under `root` (`""` or `/a/b`); `None`
+/// when fake-gcs-server is not installed. Clients find it through
+/// `STORAGE_EMULATOR_HOST`, the variable upstream and Google's client libraries read;
+/// no credentials needed.
+fn gcs_target(bucket: &str, root: &str) -> Option<Target> {
+    let fake_gcs = servers::fake_gcs()?;
+    servers::create_gcs_bucket(&fake_gcs, bucket);
+    Some(Target {
+        url: format!("gs://{bucket}{root}"),
+        env: vec![("STORAGE_EMULATOR_HOST".to_string(), fake_gcs.endpoint())],
+        _server: Some(fake_gcs),
+    })
 }
